@@ -1,0 +1,198 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/** Development-only session secret; refused when NODE_ENV=production. */
+export const DEV_SESSION_SECRET = 'dev-only-insecure-session-secret-change-me!';
+
+/**
+ * BCRYPT_ROUNDS default: 11 is one doubling above the accepted minimum of 10. It costs about
+ * 0.1 s of one core per hash here, off the event loop (bcrypt's thread pool), which keeps a login
+ * storm of 100 from queueing for more than a few seconds on two cores while making offline guessing
+ * twice as slow as the minimum.
+ */
+export const DEFAULT_BCRYPT_ROUNDS = 11;
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every environment variable the server reads, with its default. The README's table mirrors this. */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(3000),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{0,64}$/, 'letters, digits and : _ . - only')
+    .default('chat:'),
+  SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  SESSION_TTL_S: int(60, 90 * 24 * 3600).default(7 * 24 * 3600),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, '1-64 of letters, digits, _ . -')
+    .optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: z.string().default('false'),
+  COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+  ALLOWED_ORIGINS: z.string().default(''),
+  HISTORY_SIZE: int(1, 10_000).default(100),
+  HISTORY_ON_JOIN: int(1, 10_000).default(50),
+  BCRYPT_ROUNDS: int(10, 15).default(DEFAULT_BCRYPT_ROUNDS),
+  ADAPTER: z.enum(['auto', 'sharded', 'classic']).default('auto'),
+  PRESENCE_LEASE_MS: int(2_000, 600_000).default(9_000),
+  PRESENCE_HEARTBEAT_MS: int(200, 60_000).default(2_000),
+  DEDUPE_WINDOW_S: int(10, 7 * 24 * 3600).default(600),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  SHUTDOWN_TIMEOUT_MS: int(1_000, 120_000).default(10_000),
+  DRAIN_WINDOW_MS: int(0, 60_000).default(2_000),
+  RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  RL_LOGIN_PER_USER: int(1, 1_000_000).default(10),
+  RL_LOGIN_PER_IP: int(1, 1_000_000).default(50),
+  RL_LOGIN_WINDOW_S: int(1, 86_400).default(900),
+  RL_REGISTER_PER_IP: int(1, 1_000_000).default(20),
+  RL_REGISTER_WINDOW_S: int(1, 86_400).default(3600),
+  RL_MESSAGE_BURST: int(1, 1_000_000).default(20),
+  RL_MESSAGE_PER_S: z.coerce.number().positive().max(1_000_000).default(5),
+  RL_ROOM_CREATE_PER_MIN: int(1, 1_000_000).default(10),
+  RL_CONNECT_PER_IP_PER_MIN: int(1, 1_000_000).default(120),
+  STATIC_MAX_AGE_S: int(0, 31_536_000).default(300),
+  EXPOSE_INSTANCE_ID: bool.default(true),
+});
+
+export type RawEnv = Record<string, string | undefined>;
+
+export interface RateLimitConfig {
+  enabled: boolean;
+  loginPerUser: number;
+  loginPerIp: number;
+  loginWindowS: number;
+  registerPerIp: number;
+  registerWindowS: number;
+  messageBurst: number;
+  messagePerS: number;
+  roomCreatePerMin: number;
+  connectPerIpPerMin: number;
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  redisUrl: string;
+  redisPrefix: string;
+  sessionSecret: string;
+  /** True when the development secret stands in for a missing SESSION_SECRET. */
+  sessionSecretIsDefault: boolean;
+  sessionTtlS: number;
+  instanceId: string;
+  logLevel: string;
+  /** Value handed to express's `trust proxy` setting. */
+  trustProxy: boolean | number | string;
+  cookieSecure: 'auto' | boolean;
+  allowedOrigins: readonly string[];
+  historySize: number;
+  historyOnJoin: number;
+  bcryptRounds: number;
+  adapter: 'auto' | 'sharded' | 'classic';
+  presenceLeaseMs: number;
+  presenceHeartbeatMs: number;
+  dedupeWindowS: number;
+  metricsToken: string | undefined;
+  shutdownTimeoutMs: number;
+  drainWindowMs: number;
+  rateLimits: RateLimitConfig;
+  staticMaxAgeS: number;
+  exposeInstanceId: boolean;
+}
+
+/** Thrown with every problem found, so one start shows them all. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseTrustProxy(raw: string): boolean | number | string {
+  if (raw === 'true') return true;
+  if (raw === 'false' || raw === '') return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw;
+}
+
+function parseOrigins(raw: string, problems: string[]): string[] {
+  const origins: string[] = [];
+  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    try {
+      const u = new URL(item);
+      origins.push(u.origin);
+    } catch {
+      problems.push(`ALLOWED_ORIGINS: "${item}" is not an origin like https://chat.example.com`);
+    }
+  }
+  return origins;
+}
+
+/** The only reader of the environment: validates everything and returns a frozen config. */
+export function loadConfig(env: RawEnv): Readonly<Config> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.SESSION_SECRET) {
+    problems.push('SESSION_SECRET: required when NODE_ENV=production (at least 32 random characters)');
+  }
+  if (e.HISTORY_ON_JOIN > e.HISTORY_SIZE) {
+    problems.push(`HISTORY_ON_JOIN (${e.HISTORY_ON_JOIN}) must not exceed HISTORY_SIZE (${e.HISTORY_SIZE})`);
+  }
+  if (e.PRESENCE_HEARTBEAT_MS * 2 > e.PRESENCE_LEASE_MS) {
+    problems.push('PRESENCE_HEARTBEAT_MS must be at most half of PRESENCE_LEASE_MS');
+  }
+  const allowedOrigins = parseOrigins(e.ALLOWED_ORIGINS, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config: Config = {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    sessionSecret: e.SESSION_SECRET ?? DEV_SESSION_SECRET,
+    sessionSecretIsDefault: !e.SESSION_SECRET,
+    sessionTtlS: e.SESSION_TTL_S,
+    instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    cookieSecure: e.COOKIE_SECURE === 'auto' ? 'auto' : e.COOKIE_SECURE === 'true',
+    allowedOrigins: Object.freeze(allowedOrigins),
+    historySize: e.HISTORY_SIZE,
+    historyOnJoin: e.HISTORY_ON_JOIN,
+    bcryptRounds: e.BCRYPT_ROUNDS,
+    adapter: e.ADAPTER,
+    presenceLeaseMs: e.PRESENCE_LEASE_MS,
+    presenceHeartbeatMs: e.PRESENCE_HEARTBEAT_MS,
+    dedupeWindowS: e.DEDUPE_WINDOW_S,
+    metricsToken: e.METRICS_TOKEN,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    drainWindowMs: e.DRAIN_WINDOW_MS,
+    rateLimits: Object.freeze({
+      enabled: e.RATE_LIMITS === 'on',
+      loginPerUser: e.RL_LOGIN_PER_USER,
+      loginPerIp: e.RL_LOGIN_PER_IP,
+      loginWindowS: e.RL_LOGIN_WINDOW_S,
+      registerPerIp: e.RL_REGISTER_PER_IP,
+      registerWindowS: e.RL_REGISTER_WINDOW_S,
+      messageBurst: e.RL_MESSAGE_BURST,
+      messagePerS: e.RL_MESSAGE_PER_S,
+      roomCreatePerMin: e.RL_ROOM_CREATE_PER_MIN,
+      connectPerIpPerMin: e.RL_CONNECT_PER_IP_PER_MIN,
+    }),
+    staticMaxAgeS: e.STATIC_MAX_AGE_S,
+    exposeInstanceId: e.EXPOSE_INSTANCE_ID,
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,57 @@
+import { Router } from 'express';
+import { AppError } from '../errors.js';
+import type { MessageStore } from '../store/messages.js';
+import type { PresenceStore } from '../store/presence.js';
+import type { RoomStore } from '../store/rooms.js';
+import { historyQuerySchema, parse, roomNameSchema } from '../validation.js';
+import { requireToken, requireUser, route } from './async.js';
+
+export interface ApiDeps {
+  rooms: RoomStore;
+  messages: MessageStore;
+  presence: PresenceStore;
+  metricsToken: string | undefined;
+}
+
+export function apiRoutes(deps: ApiDeps): Router {
+  const router = Router();
+
+  router.get(
+    '/rooms',
+    route(async (req, res) => {
+      requireUser(req);
+      res.json({ success: true, rooms: await deps.rooms.list() });
+    }),
+  );
+
+  router.get(
+    '/rooms/:room/messages',
+    route(async (req, res) => {
+      requireUser(req);
+      const room = parse(roomNameSchema, req.params.room);
+      const { before, limit } = parse(historyQuerySchema, req.query);
+      if (!(await deps.rooms.exists(room))) throw new AppError('room_not_found', `No room named "${room}".`);
+      const page = await deps.messages.page(room, before, limit);
+      const oldest = page.messages.at(-1)?.seq ?? before ?? page.latestSeq + 1;
+      const oldestKept = page.latestSeq - page.kept + 1;
+      res.json({
+        success: true,
+        room,
+        messages: page.messages,
+        latestSeq: page.latestSeq,
+        hasMore: oldest > oldestKept && oldest > 1,
+      });
+    }),
+  );
+
+  router.get(
+    '/status',
+    requireToken(deps.metricsToken),
+    route(async (_req, res) => {
+      res.set('Cache-Control', 'no-store');
+      res.json({ success: true, instances: await deps.presence.instances() });
+    }),
+  );
+
+  return router;
+}

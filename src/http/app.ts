@@ -1,0 +1,120 @@
+import { fileURLToPath } from 'node:url';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { Config } from '../config.js';
+import { AppError, statusOf, toFailBody } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { requireToken } from './async.js';
+import { apiRoutes, type ApiDeps } from './api-routes.js';
+import { authRoutes, type AuthDeps } from './auth-routes.js';
+import type { SessionMiddleware } from './session.js';
+
+export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+
+export interface AppDeps extends AuthDeps, ApiDeps {
+  config: Readonly<Config>;
+  log: Logger;
+  session: SessionMiddleware;
+  metrics: Metrics;
+  /** 'ready' or the reason the instance is not. */
+  readiness(): Promise<string>;
+}
+
+/** Strict CSP: no inline script or style; the socket connects back to this origin only. */
+const securityHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: true,
+    directives: {
+      'default-src': ["'self'"],
+      'script-src': ["'self'"],
+      'style-src': ["'self'"],
+      'img-src': ["'self'", 'data:'],
+      'connect-src': ["'self'"],
+      'object-src': ["'none'"],
+      'base-uri': ["'none'"],
+      'frame-ancestors': ["'none'"],
+      'form-action': ["'self'"],
+    },
+  },
+  crossOriginEmbedderPolicy: false,
+});
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('etag', 'strong');
+
+  if (config.exposeInstanceId) {
+    app.use((_req, res, next) => {
+      res.set('X-Instance-Id', config.instanceId);
+      next();
+    });
+  }
+
+  app.get('/healthz', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ success: true, status: 'alive', instance: config.instanceId });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const state = await deps.readiness();
+    res.set('Cache-Control', 'no-store');
+    if (state === 'ready') res.json({ success: true, status: 'ready' });
+    else res.status(503).json({ success: false, error: `not ready: ${state}`, code: 'unavailable' });
+  });
+  app.get('/metrics', requireToken(config.metricsToken), async (_req, res) => {
+    res.set('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  app.use(
+    pinoHttp({
+      logger: deps.log.child({ mod: 'http' }),
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      serializers: {
+        req: (req: { method: string; url: string; remoteAddress?: string }) => ({ method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(securityHeaders);
+
+  app.get('/', (req, res) => res.redirect(302, req.session?.user ? '/chat.html' : '/auth.html'));
+  app.use(
+    express.static(PUBLIC_DIR, {
+      index: false,
+      maxAge: config.staticMaxAgeS * 1000,
+      setHeaders: (res, path) => {
+        // Pages revalidate each time (they decide what scripts load); assets may be cached briefly.
+        if (path.endsWith('.html')) res.set('Cache-Control', 'no-cache');
+      },
+    }),
+  );
+
+  const json = express.json({ limit: '16kb', strict: true, type: ['application/json', 'application/*+json'] });
+  const sessionMw: RequestHandler = deps.session;
+  app.use('/auth', json, sessionMw, authRoutes(deps));
+  app.use('/api', sessionMw, apiRoutes(deps));
+
+  app.use((_req, _res, next) => next(new AppError('not_found', 'Not found.')));
+  app.use(errorHandler(deps.log));
+  return app;
+}
+
+/** Every error leaves as `{success:false, error, code}`; only unexpected ones are logged as errors. */
+function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    let body = toFailBody(err);
+    const e = err as { type?: string; status?: number } | undefined;
+    if (e?.type === 'entity.too.large') body = { success: false, error: 'The request body is too large.', code: 'payload_too_large' };
+    else if (e?.type === 'entity.parse.failed' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
+      body = { success: false, error: 'The request body is not valid JSON.', code: 'invalid_payload' };
+    if (body.code === 'internal') log.error({ err, url: req.url }, 'request failed');
+    if (body.code === 'unavailable') log.warn({ url: req.url }, 'request failed: redis unavailable');
+    if (body.retryAfterMs) res.set('Retry-After', String(Math.ceil(body.retryAfterMs / 1000)));
+    if (res.headersSent) return;
+    res.status(statusOf(body)).json(body);
+  };
+}

@@ -1,0 +1,89 @@
+import { Router } from 'express';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { RateLimits } from '../rate-limits.js';
+import type { UserStore } from '../store/users.js';
+import { credentialsSchema, parse } from '../validation.js';
+import { destroy, regenerate, requireUser, route, save } from './async.js';
+import { SESSION_COOKIE } from './session.js';
+
+export interface AuthDeps {
+  users: UserStore;
+  limits: RateLimits;
+  log: Logger;
+  /** Disconnects every socket of a session id, on every instance. */
+  endSessionSockets(sessionId: string): void;
+}
+
+export function authRoutes(deps: AuthDeps): Router {
+  const router = Router();
+
+  router.post(
+    '/register',
+    route(async (req, res) => {
+      const { username, password } = parse(credentialsSchema, req.body);
+      await deps.limits.consume('register_ip', req.ip ?? 'unknown');
+      const user = await deps.users.register(username, password);
+      await regenerate(req);
+      req.session.user = { username: user.username };
+      await save(req);
+      deps.log.info({ user: user.username }, 'registered');
+      res.status(201).json({ success: true, user });
+    }),
+  );
+
+  router.post(
+    '/login',
+    route(async (req, res) => {
+      const { username, password } = parse(credentialsSchema, req.body);
+      const ip = req.ip ?? 'unknown';
+      const userKey = username.toLowerCase();
+      await deps.limits.check('login_user', userKey);
+      await deps.limits.check('login_ip', ip);
+      let user;
+      try {
+        user = await deps.users.verify(username, password);
+      } catch (err) {
+        await Promise.allSettled([deps.limits.consume('login_user', userKey), deps.limits.consume('login_ip', ip)]);
+        throw err;
+      }
+      await deps.limits.reset('login_user', userKey);
+      // A fresh id on every sign-in: a session id planted before login is worthless after it.
+      await regenerate(req);
+      req.session.user = { username: user.username };
+      await save(req);
+      deps.log.info({ user: user.username }, 'signed in');
+      res.json({ success: true, user });
+    }),
+  );
+
+  router.post(
+    '/logout',
+    route(async (req, res) => {
+      const sessionId = req.sessionID;
+      const username = req.session?.user?.username;
+      if (req.session) await destroy(req);
+      res.clearCookie(SESSION_COOKIE, { path: '/' });
+      if (sessionId && username) {
+        deps.endSessionSockets(sessionId);
+        deps.log.info({ user: username }, 'signed out');
+      }
+      res.json({ success: true });
+    }),
+  );
+
+  router.get(
+    '/me',
+    route(async (req, res) => {
+      const username = requireUser(req);
+      const user = await deps.users.get(username);
+      if (!user) {
+        await destroy(req);
+        throw new AppError('unauthorized', 'Sign in first.');
+      }
+      res.json({ success: true, user });
+    }),
+  );
+
+  return router;
+}

@@ -1,0 +1,39 @@
+import type { Server, Socket } from 'socket.io';
+import type { Message } from '../store/messages.js';
+import type { Room } from '../store/rooms.js';
+
+export interface ServerToClientEvents {
+  'update-rooms': (rooms: Room[]) => void;
+  'previous-messages': (messages: Message[]) => void;
+  'chat-message': (message: Message) => void;
+  onlineUsers: (count: number) => void;
+  'room-users': (payload: { room: string; count: number }) => void;
+  typing: (payload: { room: string; user: string; typing: boolean }) => void;
+}
+
+/** Client events arrive untyped: every argument is validated by the handler before use. */
+export type ClientToServerEvents = Record<string, (...args: unknown[]) => void>;
+
+/** Messages between instances (adapter serverSideEmit). */
+export interface InterServerEvents {
+  presence: (payload: unknown) => void;
+  logout: (sessionHash: unknown) => void;
+}
+
+export interface SocketData {
+  user: string;
+  /** Hash of the session id: session ids never leave the session store. */
+  sessionHash: string;
+  ip: string;
+  room: string | null;
+  lastTypingAt: number;
+}
+
+export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** Socket.IO room of a chat room; the prefix keeps chat rooms apart from socket-id rooms. */
+export const socketRoom = (room: string) => `room:${room}`;
+
+/** The chat room a Socket.IO room stands for, or null for other rooms (socket ids). */
+export const chatRoomOf = (name: string): string | null => (name.startsWith('room:') ? name.slice(5) : null);

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
+import type { Session, SessionData } from 'express-session';
+import { Server } from 'socket.io';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { SessionMiddleware } from '../http/session.js';
+import { redisMajorVersion, type RedisClients } from '../redis/clients.js';
+import type { Keys } from '../redis/keys.js';
+import { registerChatHandlers, onChatDisconnect, type ChatDeps } from './chat-handlers.js';
+import type { ChatServer, ChatSocket } from './events.js';
+import { isAllowedOrigin } from './origin.js';
+import { PresenceSync } from './presence-sync.js';
+import { enqueue } from './socket-tasks.js';
+
+type SessionRequest = IncomingMessage & { session?: Session & Partial<SessionData>; sessionID?: string; _query?: Record<string, string> };
+
+export interface RealtimeDeps extends Omit<ChatDeps, 'io' | 'sync'> {
+  httpServer: HttpServer;
+  config: Readonly<Config>;
+  redis: RedisClients;
+  keys: Keys;
+  session: SessionMiddleware;
+  users: ConstructorParameters<typeof PresenceSync>[2];
+}
+
+export interface Realtime {
+  io: ChatServer;
+  adapter: 'sharded' | 'classic';
+  /** Disconnects every socket of a session, on every instance. */
+  endSession(sessionId: string): void;
+  /** Asks every socket here to reconnect (elsewhere), spread over `windowMs`. */
+  drain(windowMs: number): Promise<void>;
+  /** After the drain: take this instance out of presence and tell the others the new counts. */
+  leave(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const hashSessionId = (sid: string) => createHash('sha256').update(sid).digest('base64url').slice(0, 22);
+
+/** Client address: behind a trusted proxy, the last X-Forwarded-For hop (the one our proxy appended). */
+function clientIp(req: IncomingMessage, trustProxy: Config['trustProxy']): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  if (trustProxy !== false && typeof forwarded === 'string') {
+    const last = forwarded.split(',').at(-1)?.trim();
+    if (last) return last;
+  }
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+async function chooseAdapter(config: Readonly<Config>, redis: RedisClients): Promise<'sharded' | 'classic'> {
+  if (config.adapter !== 'auto') return config.adapter;
+  return (await redisMajorVersion(redis.data)) >= 7 ? 'sharded' : 'classic';
+}
+
+export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
+  const { config, redis, keys, log } = deps;
+  const io: ChatServer = new Server(deps.httpServer, {
+    maxHttpBufferSize: 32 * 1024,
+    pingInterval: 25_000,
+    pingTimeout: 20_000,
+    // Same-origin by default; engine.io calls this on every new connection (polling or websocket).
+    allowRequest: (req, callback) => {
+      const ok = isAllowedOrigin(req, config.allowedOrigins);
+      if (!ok) log.warn({ origin: req.headers.origin }, 'refused a foreign origin');
+      callback(ok ? null : 'forbidden_origin', ok);
+    },
+  });
+
+  const adapter = await chooseAdapter(config, redis);
+  io.adapter(
+    adapter === 'sharded'
+      ? createShardedAdapter(redis.pub, redis.sub, { channelPrefix: keys.adapterChannel, subscriptionMode: 'dynamic' })
+      : createAdapter(redis.pub, redis.sub, { key: keys.adapterChannel, requestsTimeout: 5_000 }),
+  );
+  log.info({ adapter }, `socket.io redis adapter: ${adapter}`);
+
+  const sync = new PresenceSync(io, deps.presence, deps.users, deps.metrics, log.child({ mod: 'presence' }), config.presenceHeartbeatMs);
+  await sync.register(0);
+  sync.start();
+  const chatDeps: ChatDeps = { ...deps, io, sync };
+
+  // The session is read once, on the handshake request: later polling requests carry the engine sid.
+  io.engine.use((req: SessionRequest, res: ServerResponse, next: (err?: unknown) => void) => {
+    if (req._query?.sid !== undefined) return next();
+    deps.session(req as never, res as never, next);
+  });
+
+  io.use((socket, next) => {
+    const req = socket.request as SessionRequest;
+    const username = req.session?.user?.username;
+    if (!username || !req.sessionID) return next(new Error('unauthorized'));
+    const ip = clientIp(req, config.trustProxy);
+    deps.limits.consume('connect_ip', ip).then(
+      () => {
+        socket.data = { user: username, sessionHash: hashSessionId(req.sessionID ?? ''), ip, room: null, lastTypingAt: 0 };
+        next();
+      },
+      (err: unknown) => next(new Error(err instanceof Error && 'code' in err ? String(err.code) : 'unavailable')),
+    );
+  });
+
+  const bySession = new Map<string, Set<ChatSocket>>();
+  let leaving = false;
+
+  const endLocal = (hash: unknown) => {
+    if (typeof hash !== 'string') return;
+    for (const socket of bySession.get(hash) ?? []) socket.disconnect(true);
+  };
+  io.on('logout', endLocal);
+
+  io.on('connection', (socket) => {
+    const { user, sessionHash } = socket.data;
+    // Handlers first, synchronously: nothing the client emits right after connecting is lost.
+    registerChatHandlers(socket, chatDeps);
+    const set = bySession.get(sessionHash) ?? new Set();
+    set.add(socket);
+    bySession.set(sessionHash, set);
+    deps.metrics.socketsConnected.inc();
+
+    enqueue(socket, async () => {
+      try {
+        const count = await deps.presence.connect(user);
+        if (count === 1) sync.userStatus(user, 'online');
+        sync.markOnline();
+        socket.emit('update-rooms', await deps.rooms.list());
+        if (sync.online > 0) socket.emit('onlineUsers', sync.online);
+      } catch (err) {
+        log.warn({ err, user }, 'connection setup failed; asking the client to reconnect');
+        socket.conn.close();
+      }
+    });
+
+    socket.on('disconnect', (reason) => {
+      deps.metrics.socketsConnected.dec();
+      set.delete(socket);
+      if (set.size === 0) bySession.delete(sessionHash);
+      log.debug({ user, reason }, 'socket disconnected');
+      if (leaving) return;
+      enqueue(socket, () =>
+        onChatDisconnect(socket, chatDeps).catch((err: unknown) => log.debug({ err, user }, 'presence update on disconnect failed')),
+      );
+    });
+  });
+
+  // Events nobody handles still get an answer when they ask for one.
+  io.on('connection', (socket) => {
+    const known = new Set(['create-room', 'join-room', 'leave-room', 'message', 'typing', 'who', 'room-stats']);
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const ack = args.at(-1);
+      if (typeof event === 'string' && known.has(event)) return;
+      if (typeof ack === 'function') ack({ success: false, error: 'Unknown event.', code: 'invalid_payload' });
+    });
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    io,
+    adapter,
+    endSession(sessionId) {
+      const hash = hashSessionId(sessionId);
+      io.serverSideEmit('logout', hash);
+      endLocal(hash);
+    },
+    async drain(windowMs) {
+      const sockets = [...io.of('/').sockets.values()];
+      await Promise.all(
+        sockets.map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              // Closing the transport (not a server disconnect) makes clients reconnect by themselves.
+              setTimeout(() => {
+                socket.conn.close();
+                resolve();
+              }, Math.random() * windowMs);
+            }),
+        ),
+      );
+    },
+    async leave() {
+      leaving = true;
+      sync.stop();
+      const { rooms } = await deps.presence.leave();
+      const counts = await deps.presence.counts(rooms);
+      io.serverSideEmit('presence', { v: counts.version, online: counts.online, rooms: [...counts.rooms] });
+    },
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        sync.stop();
+        void io.close(() => resolve());
+      });
+      return closed;
+    },
+  };
+}

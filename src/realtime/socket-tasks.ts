@@ -1,0 +1,61 @@
+import { AppError, toFailBody, type FailBody } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { ChatSocket } from './events.js';
+
+type Ack = (body: unknown) => void;
+type Handler = (args: unknown[]) => Promise<object | void>;
+
+/** Pending events per socket beyond which new ones are refused at once (a flood, not a person). */
+const MAX_PENDING = 64;
+
+const queues = new WeakMap<ChatSocket, { tail: Promise<void>; pending: number }>();
+
+/**
+ * Runs a socket's tasks one after another, in the order its events arrived: a `join-room` emitted
+ * right after connecting is handled after the connection's own setup, and a `message` after it
+ * lands in the room just joined.
+ */
+export function enqueue(socket: ChatSocket, task: () => Promise<void>): boolean {
+  const q = queues.get(socket) ?? { tail: Promise.resolve(), pending: 0 };
+  queues.set(socket, q);
+  if (q.pending >= MAX_PENDING) return false;
+  q.pending++;
+  q.tail = q.tail.then(task).finally(() => {
+    q.pending--;
+  });
+  return true;
+}
+
+/** Splits a trailing ack callback off the arguments; a non-function last argument is data. */
+function splitAck(args: unknown[]): [unknown[], Ack | undefined] {
+  const last = args.at(-1);
+  if (typeof last === 'function') return [args.slice(0, -1), last as Ack];
+  return [args, undefined];
+}
+
+/**
+ * Registers a handler that validates, never throws, and always answers its ack:
+ * `{success:true, …result}` or `{success:false, error, code}`.
+ */
+export function on(socket: ChatSocket, event: string, handler: Handler, deps: { log: Logger; metrics: Metrics }): void {
+  socket.on(event, (...raw: unknown[]) => {
+    const [args, ack] = splitAck(raw);
+    const answer = (body: FailBody | object, code: string) => {
+      deps.metrics.acks.inc({ event, code });
+      if (ack) ack(body);
+    };
+    const accepted = enqueue(socket, async () => {
+      try {
+        const result = await handler(args);
+        answer({ success: true, ...(result ?? {}) }, 'ok');
+      } catch (err) {
+        const body = toFailBody(err);
+        if (body.code === 'internal') deps.log.error({ err, event, user: socket.data.user }, 'socket handler failed');
+        else deps.log.debug({ event, user: socket.data.user, code: body.code }, 'socket event refused');
+        answer(body, body.code);
+      }
+    });
+    if (!accepted) answer(toFailBody(new AppError('rate_limited', 'Too many requests in flight; slow down.', 1000)), 'rate_limited');
+  });
+}

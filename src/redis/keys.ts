@@ -1,0 +1,46 @@
+/**
+ * Every Redis key, pub/sub channel and key prefix the product uses, built from one prefix.
+ * Keys of one room share the hash tag `{room}` and all presence keys share `{presence}`, so every
+ * multi-key script touches one slot and would run unchanged on a Redis Cluster.
+ * Room names and usernames cannot contain `{`, `}`, `:` or `|` (see validation.ts), so no name
+ * can reach another key.
+ */
+export function createKeys(prefix: string) {
+  const room = (name: string) => `${prefix}room:{${name}}`;
+  const presence = `${prefix}{presence}`;
+  return {
+    prefix,
+    /** Hash: lower-cased username → user record JSON. */
+    users: `${prefix}users`,
+    /** Hash: room name → room JSON; created with HSETNX. */
+    rooms: `${prefix}rooms`,
+    /** List, newest first, capped at HISTORY_SIZE. */
+    roomMessages: (name: string) => `${room(name)}:messages`,
+    /** Counter: the room's last message sequence. */
+    roomSeq: (name: string) => `${room(name)}:seq`,
+    /** String with a TTL: the stored message a user's clientId produced, for retries. */
+    roomDedupe: (name: string, user: string, clientId: string) => `${room(name)}:dedupe:${user}:${clientId}`,
+    /** connect-redis session prefix. */
+    sessions: `${prefix}sess:`,
+    /** Hash: username → live connection count across the cluster. */
+    presenceOnline: `${presence}:online`,
+    /** Hash: username → connections in that room across the cluster. */
+    presenceRoom: (name: string) => `${presence}:room:${name}`,
+    /** Hash: one instance's own contributions (`u|user`, `r|room|user`) → count, to undo them when it dies. */
+    presenceInstance: (id: string) => `${presence}:instance:${id}`,
+    /** Sorted set: instance id → lease expiry (ms since epoch). */
+    presenceLeases: `${presence}:leases`,
+    /** Hash: instance id → JSON {startedAt, connections, users}, for the status page. */
+    presenceInfo: `${presence}:info`,
+    /** Counter bumped by every presence change; orders count broadcasts across instances. */
+    presenceVersion: `${presence}:version`,
+    /** Socket.IO Redis adapter channel prefix. */
+    adapterChannel: `${prefix}socket.io`,
+    /** Channel the readiness probe sends itself a message over. */
+    readyChannel: (instanceId: string) => `${prefix}ready:${instanceId}`,
+    /** rate-limiter-flexible key prefix for one limiter. */
+    rateLimit: (name: string) => `${prefix}rl:${name}`,
+  };
+}
+
+export type Keys = ReturnType<typeof createKeys>;

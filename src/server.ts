@@ -1,0 +1,164 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import { createApp } from './http/app.js';
+import { createSessionMiddleware } from './http/session.js';
+import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createRateLimits } from './rate-limits.js';
+import { connectRedisClients, type RedisClients } from './redis/clients.js';
+import { createKeys } from './redis/keys.js';
+import { createRealtime, type Realtime } from './realtime/io.js';
+import { createMessageStore } from './store/messages.js';
+import { createPresenceStore } from './store/presence.js';
+import { createRoomStore } from './store/rooms.js';
+import { createUserStore } from './store/users.js';
+
+export interface ChatServerHandle {
+  httpServer: HttpServer;
+  realtime: Realtime;
+  redis: RedisClients;
+  metrics: Metrics;
+  /** Listens on config.host:config.port (port 0 picks one); resolves to the bound port. */
+  listen(): Promise<number>;
+  /** 'ready', or why not. */
+  readiness(): Promise<string>;
+  /**
+   * Ordered, idempotent shutdown: readiness fails → stop accepting → clients told to reconnect
+   * (spread over DRAIN_WINDOW_MS) → HTTP closed → presence removed → Redis clients quit.
+   */
+  close(): Promise<void>;
+}
+
+const READY_CACHE_MS = 1000;
+const PUBSUB_TIMEOUT_MS = 1500;
+
+/** Composition root: builds one instance from its config. No process.* here (see main.ts). */
+export async function createServer(config: Readonly<Config>, log: Logger): Promise<ChatServerHandle> {
+  const keys = createKeys(config.redisPrefix);
+  const redis = await connectRedisClients(config.redisUrl, config.instanceId, log.child({ mod: 'redis' }));
+  const metrics = createMetrics(config.instanceId);
+  const users = createUserStore(redis.data, keys, { bcryptRounds: config.bcryptRounds });
+  const rooms = createRoomStore(redis.data, keys);
+  const messages = createMessageStore(redis.data, keys, config);
+  const startedAt = new Date().toISOString();
+  const presence = createPresenceStore(redis.data, keys, {
+    instanceId: config.instanceId,
+    leaseMs: config.presenceLeaseMs,
+    startedAt,
+  });
+  const limits = createRateLimits(redis.data, keys, config.rateLimits, (name) => metrics.rateLimited.inc({ limit: name }));
+  const session = createSessionMiddleware(config, redis.data, keys);
+
+  let closing = false;
+  const pubsub = await pubsubProbe(redis, keys.readyChannel(config.instanceId));
+  let cached: { at: number; state: string } | undefined;
+  async function readiness(): Promise<string> {
+    if (closing) return 'shutting down';
+    if (cached && Date.now() - cached.at < READY_CACHE_MS) return cached.state;
+    let state = 'ready';
+    if (!redis.data.isReady || !redis.pub.isReady || !redis.sub.isReady) state = 'redis unreachable';
+    else {
+      try {
+        await redis.data.ping();
+        if (!(await pubsub())) state = 'adapter pub/sub round trip failed';
+      } catch {
+        state = 'redis unreachable';
+      }
+    }
+    cached = { at: Date.now(), state };
+    return state;
+  }
+
+  const httpServer = createHttpServer();
+  let realtime: Realtime | undefined;
+  const app = createApp({
+    config,
+    log,
+    session,
+    metrics,
+    users,
+    rooms,
+    messages,
+    presence,
+    limits,
+    metricsToken: config.metricsToken,
+    readiness,
+    endSessionSockets: (sid) => realtime?.endSession(sid),
+  });
+  httpServer.on('request', app);
+  httpServer.keepAliveTimeout = 65_000;
+
+  realtime = await createRealtime({
+    httpServer,
+    config,
+    redis,
+    keys,
+    session,
+    users,
+    rooms,
+    messages,
+    presence,
+    limits,
+    metrics,
+    log: log.child({ mod: 'socket' }),
+  });
+  const rt = realtime;
+
+  let closed: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    closing = true;
+    log.info('shutting down: readiness off, draining sockets');
+    httpServer.close();
+    httpServer.closeIdleConnections();
+    await rt.drain(config.drainWindowMs);
+    await rt.leave().catch((err: unknown) => log.warn({ err }, 'could not remove presence'));
+    await rt.close();
+    httpServer.closeAllConnections();
+    await redis.close();
+    log.info('shut down');
+  }
+
+  return {
+    httpServer,
+    realtime: rt,
+    redis,
+    metrics,
+    readiness,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => {
+          httpServer.off('error', reject);
+          const addr = httpServer.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : config.port);
+        });
+      }),
+    close() {
+      closed ??= shutdown();
+      return closed;
+    },
+  };
+}
+
+/** A message this instance publishes to itself: proves the pub and sub connections both work. */
+async function pubsubProbe(redis: RedisClients, channel: string): Promise<() => Promise<boolean>> {
+  const waiting = new Map<string, () => void>();
+  await redis.sub.subscribe(channel, (message) => waiting.get(message)?.());
+  return async () => {
+    const nonce = randomUUID();
+    const received = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), PUBSUB_TIMEOUT_MS);
+      waiting.set(nonce, () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    try {
+      await redis.pub.publish(channel, nonce);
+      return await received;
+    } finally {
+      waiting.delete(nonce);
+    }
+  };
+}

@@ -1,0 +1,301 @@
+import type { RedisClient } from '../redis/clients.js';
+import type { Keys } from '../redis/keys.js';
+import { LuaScript } from '../redis/script.js';
+
+/**
+ * Cluster-wide presence. Global hashes count each user's connections (online, and per room) over
+ * all instances; each instance also records its own contributions in its own hash and holds a lease
+ * in a sorted set. When an instance dies without a goodbye its lease lapses and any other instance
+ * reaps it: its contributions are subtracted, so its users leave the counts within a lease.
+ * This instance keeps the truth of its own contributions in memory (`local`), so when its lease was
+ * reaped (a long stall, a Redis restart that lost data) the heartbeat re-applies them whole.
+ * All keys share the {presence} hash tag: every script touches one slot.
+ */
+
+/** Field names in an instance hash. Usernames and room names cannot hold '|'. */
+const onlineField = (user: string) => `u|${user}`;
+const roomField = (room: string, user: string) => `r|${room}|${user}`;
+
+/**
+ * Apply ops [field, user, delta] for this instance, only while it holds its lease (otherwise a
+ * reaper already undid it and the heartbeat will resync). KEYS: instance, leases, version, then one
+ * global hash per op. Returns {1, the user's cluster-wide count after each op…} or {0} when the
+ * lease is gone.
+ */
+const APPLY = new LuaScript(`
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return {0} end
+local out = {1}
+local n = (#ARGV - 1) / 3
+for i = 0, n - 1 do
+  local f, user, d = ARGV[2 + i * 3], ARGV[3 + i * 3], tonumber(ARGV[4 + i * 3])
+  local gkey = KEYS[4 + i]
+  local c = redis.call('HINCRBY', KEYS[1], f, d)
+  if c <= 0 then redis.call('HDEL', KEYS[1], f) end
+  local g = redis.call('HINCRBY', gkey, user, d)
+  if g <= 0 then redis.call('HDEL', gkey, user) end
+  table.insert(out, math.max(g, 0))
+end
+redis.call('INCR', KEYS[3])
+return out
+`);
+
+/** Subtract one instance's contributions from the global hashes and drop it. Shared by reap and resync. */
+const UNDO_INSTANCE = `
+local function undo(id, ikey, onlineKey, roomPrefix, rooms)
+  local fields = redis.call('HGETALL', ikey)
+  for i = 1, #fields, 2 do
+    local f, n = fields[i], tonumber(fields[i + 1])
+    local gkey, user
+    if string.sub(f, 1, 2) == 'u|' then
+      gkey = onlineKey
+      user = string.sub(f, 3)
+    else
+      local sep = string.find(f, '|', 3, true)
+      local room = string.sub(f, 3, sep - 1)
+      user = string.sub(f, sep + 1)
+      gkey = roomPrefix .. room
+      rooms[room] = true
+    end
+    local g = redis.call('HINCRBY', gkey, user, -n)
+    if g <= 0 then redis.call('HDEL', gkey, user) end
+  end
+  redis.call('DEL', ikey)
+  return #fields > 0
+end
+`;
+
+/**
+ * Reap instances whose lease expired before ARGV[1]. KEYS: leases, version, info.
+ * ARGV: now, instance key prefix, online key, room key prefix. Returns {reaped ids, rooms touched}.
+ */
+const REAP = new LuaScript(`${UNDO_INSTANCE}
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local rooms = {}
+for _, id in ipairs(dead) do
+  undo(id, ARGV[2] .. id, ARGV[3], ARGV[4], rooms)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[3], id)
+end
+if #dead > 0 then redis.call('INCR', KEYS[2]) end
+local out = {}
+for r, _ in pairs(rooms) do table.insert(out, r) end
+return {dead, out}
+`);
+
+/**
+ * Heartbeat: renew the lease. When the lease was missing (reaped, or Redis lost it), undo whatever
+ * the instance hash still holds and re-apply the full local state given in ARGV.
+ * KEYS: leases, version, info, instance. ARGV: id, expiry, info JSON, online key, room prefix,
+ * force ('1' after a write failed midway), then [field, user, count]… (only read when resyncing).
+ * Returns {resynced, rooms touched}.
+ */
+const HEARTBEAT = new LuaScript(`${UNDO_INSTANCE}
+local had = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+if had and ARGV[6] ~= '1' then return {0, {}} end
+local rooms = {}
+undo(ARGV[1], KEYS[4], ARGV[4], ARGV[5], rooms)
+for i = 7, #ARGV, 3 do
+  local f, user, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  redis.call('HSET', KEYS[4], f, n)
+  if string.sub(f, 1, 2) == 'u|' then
+    redis.call('HINCRBY', ARGV[4], user, n)
+  else
+    local sep = string.find(f, '|', 3, true)
+    local room = string.sub(f, 3, sep - 1)
+    rooms[room] = true
+    redis.call('HINCRBY', ARGV[5] .. room, user, n)
+  end
+end
+redis.call('INCR', KEYS[2])
+local out = {}
+for r, _ in pairs(rooms) do table.insert(out, r) end
+return {1, out}
+`);
+
+/** Read the version and counts together, so broadcasts can be ordered by version. */
+const READ = new LuaScript(`
+local out = {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('HLEN', KEYS[2])}
+for i = 3, #KEYS do table.insert(out, redis.call('HLEN', KEYS[i])) end
+return out
+`);
+
+export interface Counts {
+  version: number;
+  online: number;
+  rooms: Map<string, number>;
+}
+
+export interface InstanceInfo {
+  id: string;
+  startedAt: string;
+  connections: number;
+  users: number;
+  lastSeen: string;
+  leaseExpiresAt: string;
+}
+
+export type PresenceStore = ReturnType<typeof createPresenceStore>;
+
+interface Op {
+  field: string;
+  user: string;
+  delta: number;
+  globalKey: string;
+}
+
+export function createPresenceStore(
+  redis: RedisClient,
+  keys: Keys,
+  opts: { instanceId: string; leaseMs: number; startedAt: string },
+) {
+  const id = opts.instanceId;
+  const roomPrefix = keys.presenceRoom('');
+  /** This instance's contributions: field → { user, count }. */
+  const local = new Map<string, { user: string; count: number }>();
+
+  function track(op: Op): void {
+    const entry = local.get(op.field) ?? { user: op.user, count: 0 };
+    entry.count += op.delta;
+    if (entry.count <= 0) local.delete(op.field);
+    else local.set(op.field, entry);
+  }
+
+  /** Set when a write may have half-happened (Redis went away): the next heartbeat resyncs. */
+  let mustResync = false;
+
+  /**
+   * Applies ops to the local truth, then to Redis. Returns the user's cluster-wide count after each
+   * op, or null when the lease was lost (the next heartbeat resyncs).
+   */
+  async function apply(ops: Op[]): Promise<number[] | null> {
+    for (const op of ops) track(op);
+    try {
+      return await write(ops);
+    } catch (err) {
+      mustResync = true;
+      throw err;
+    }
+  }
+
+  async function write(ops: Op[]): Promise<number[] | null> {
+    const args = [id];
+    for (const op of ops) args.push(op.field, op.user, String(op.delta));
+    const reply = (await APPLY.run(
+      redis,
+      [keys.presenceInstance(id), keys.presenceLeases, keys.presenceVersion, ...ops.map((o) => o.globalKey)],
+      args,
+    )) as unknown[];
+    return Number(reply[0]) === 1 ? reply.slice(1).map(Number) : null;
+  }
+
+  const online = (user: string, delta: number): Op => ({
+    field: onlineField(user),
+    user,
+    delta,
+    globalKey: keys.presenceOnline,
+  });
+  const inRoom = (room: string, user: string, delta: number): Op => ({
+    field: roomField(room, user),
+    user,
+    delta,
+    globalKey: keys.presenceRoom(room),
+  });
+
+  function localUsers(): number {
+    let n = 0;
+    for (const field of local.keys()) if (field.startsWith('u|')) n++;
+    return n;
+  }
+
+  return {
+    /** A socket of `user` connected here; resolves to the user's connection count cluster-wide. */
+    connect: async (user: string) => (await apply([online(user, 1)]))?.[0] ?? null,
+    /** A socket of `user` disconnected here (leaving its room too); resolves like connect. */
+    disconnect: async (user: string, room: string | null) =>
+      (await apply(room ? [inRoom(room, user, -1), online(user, -1)] : [online(user, -1)]))?.at(-1) ?? null,
+    /** A socket moves from one room (or none) to another (or none), in one round trip. */
+    move: (user: string, from: string | null, to: string | null) => {
+      const ops: Op[] = [];
+      if (from) ops.push(inRoom(from, user, -1));
+      if (to) ops.push(inRoom(to, user, 1));
+      return ops.length > 0 ? apply(ops) : Promise.resolve([]);
+    },
+
+    /** Renews the lease; re-applies all local state when it was lost. Returns the rooms it touched. */
+    async heartbeat(info: { connections: number }): Promise<{ resynced: boolean; rooms: string[] }> {
+      const now = Date.now();
+      const infoJson = JSON.stringify({
+        startedAt: opts.startedAt,
+        connections: info.connections,
+        users: localUsers(),
+        lastSeen: new Date(now).toISOString(),
+        leaseExpiresAt: new Date(now + opts.leaseMs).toISOString(),
+      });
+      const force = mustResync;
+      mustResync = false;
+      const args = [id, String(now + opts.leaseMs), infoJson, keys.presenceOnline, roomPrefix, force ? '1' : '0'];
+      for (const [field, { user, count }] of local) args.push(field, user, String(count));
+      const reply = (await HEARTBEAT.run(
+        redis,
+        [keys.presenceLeases, keys.presenceVersion, keys.presenceInfo, keys.presenceInstance(id)],
+        args,
+      ).catch((err: unknown) => {
+        mustResync ||= force;
+        throw err;
+      })) as [number, string[]];
+      return { resynced: Number(reply[0]) === 1, rooms: reply[1] };
+    },
+
+    /** Undo every instance whose lease has lapsed. Returns what was reaped and the rooms touched. */
+    async reap(): Promise<{ instances: string[]; rooms: string[] }> {
+      const reply = (await REAP.run(
+        redis,
+        [keys.presenceLeases, keys.presenceVersion, keys.presenceInfo],
+        [String(Date.now()), keys.presenceInstance(''), keys.presenceOnline, roomPrefix],
+      )) as [string[], string[]];
+      return { instances: reply[0], rooms: reply[1] };
+    },
+
+    /** Leave the cluster now (graceful shutdown): expire our lease and reap ourselves. */
+    async leave(): Promise<{ rooms: string[] }> {
+      local.clear();
+      await redis.zAdd(keys.presenceLeases, { score: 0, value: id });
+      const { rooms } = await this.reap();
+      return { rooms };
+    },
+
+    async counts(rooms: readonly string[]): Promise<Counts> {
+      const reply = (await READ.run(
+        redis,
+        [keys.presenceVersion, keys.presenceOnline, ...rooms.map((r) => keys.presenceRoom(r))],
+        [],
+      )) as number[];
+      const map = new Map<string, number>();
+      rooms.forEach((r, i) => map.set(r, Number(reply[i + 2] ?? 0)));
+      return { version: Number(reply[0]), online: Number(reply[1]), rooms: map };
+    },
+
+    /** Online usernames across the cluster (sorted, at most `limit`). */
+    async onlineUsers(limit: number): Promise<string[]> {
+      const users: string[] = [];
+      for await (const batch of redis.hScanIterator(keys.presenceOnline, { COUNT: 500 })) {
+        for (const entry of batch) users.push(entry.field);
+        if (users.length >= limit) break;
+      }
+      return users.sort((a, b) => a.localeCompare(b)).slice(0, limit);
+    },
+
+    async roomMembers(rooms: readonly string[]): Promise<Map<string, number>> {
+      return (await this.counts(rooms)).rooms;
+    },
+
+    async instances(): Promise<InstanceInfo[]> {
+      const all = await redis.hGetAll(keys.presenceInfo);
+      return Object.entries(all)
+        .map(([instance, raw]) => ({ id: instance, ...(JSON.parse(raw) as Omit<InstanceInfo, 'id'>) }))
+        .sort((a, b) => a.id.localeCompare(b.id));
+    },
+  };
+}

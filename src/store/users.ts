@@ -1,0 +1,90 @@
+import bcrypt from 'bcrypt';
+import { AppError } from '../errors.js';
+import type { RedisClient } from '../redis/clients.js';
+import type { Keys } from '../redis/keys.js';
+import { LuaScript } from '../redis/script.js';
+
+export interface PublicUser {
+  username: string;
+  createdAt: string;
+}
+
+interface UserRecord extends PublicUser {
+  passwordHash: string;
+  status: 'online' | 'offline';
+  lastSeen: string;
+}
+
+/** Updates status and lastSeen inside the JSON record atomically (no read-modify-write race). */
+const SET_STATUS = new LuaScript(`
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local user = cjson.decode(raw)
+user.status = ARGV[2]
+user.lastSeen = ARGV[3]
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(user))
+return 1
+`);
+
+function isUserRecord(v: unknown): v is UserRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.username === 'string' && typeof r.passwordHash === 'string' && typeof r.createdAt === 'string';
+}
+
+export type UserStore = ReturnType<typeof createUserStore>;
+
+/** Accounts in the `users` hash, keyed by the lower-cased name so case variants cannot impersonate. */
+export function createUserStore(redis: RedisClient, keys: Keys, opts: { bcryptRounds: number }) {
+  // Compared against when the user does not exist, so both failures take the same time.
+  const dummyHash = bcrypt.hash('not-a-real-password', opts.bcryptRounds);
+
+  async function load(username: string): Promise<UserRecord | undefined> {
+    const raw = await redis.hGet(keys.users, username.toLowerCase());
+    if (!raw) return undefined;
+    const parsed: unknown = JSON.parse(raw);
+    return isUserRecord(parsed) ? parsed : undefined;
+  }
+
+  return {
+    async register(username: string, password: string): Promise<PublicUser> {
+      const field = username.toLowerCase();
+      if (await redis.hExists(keys.users, field)) {
+        throw new AppError('username_taken', 'That username is taken.');
+      }
+      const now = new Date().toISOString();
+      const record: UserRecord = {
+        username,
+        createdAt: now,
+        passwordHash: await bcrypt.hash(password, opts.bcryptRounds),
+        status: 'offline',
+        lastSeen: now,
+      };
+      // HSETNX: two instances registering one name at once cannot both win.
+      const created = await redis.hSetNX(keys.users, field, JSON.stringify(record));
+      if (!created) throw new AppError('username_taken', 'That username is taken.');
+      return { username, createdAt: now };
+    },
+
+    async verify(username: string, password: string): Promise<PublicUser> {
+      const record = await load(username);
+      const ok = await bcrypt.compare(password, record?.passwordHash ?? (await dummyHash));
+      if (!record || !ok) throw new AppError('invalid_credentials', 'Wrong username or password.');
+      return { username: record.username, createdAt: record.createdAt };
+    },
+
+    async get(username: string): Promise<PublicUser | undefined> {
+      const record = await load(username);
+      return record ? { username: record.username, createdAt: record.createdAt } : undefined;
+    },
+
+    async setStatus(username: string, status: 'online' | 'offline'): Promise<void> {
+      await SET_STATUS.run(redis, [keys.users], [username.toLowerCase(), status, new Date().toISOString()]);
+    },
+
+    async status(username: string): Promise<{ status: string; lastSeen: string } | undefined> {
+      const record = await load(username);
+      return record ? { status: record.status, lastSeen: record.lastSeen } : undefined;
+    },
+  };
+}
