@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRICS_TOKEN, connect, emitAck, getJson, signUp, startApp, type TestApp } from '../helpers/app.js';
+
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await startApp({ name: 'ops' });
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+describe('health, readiness, metrics, status, static', () => {
+  it('answers /healthz and /readyz', async () => {
+    expect((await getJson(`${app.url}/healthz`)).body).toMatchObject({ success: true, status: 'alive' });
+    const ready = await getJson(`${app.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(ready.headers.get('x-instance-id')).toBeTruthy();
+  });
+
+  it('serves /metrics and /api/status only with the operator token', async () => {
+    expect((await getJson(`${app.url}/metrics`)).status).toBe(401);
+    expect((await getJson(`${app.url}/metrics`, undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
+    const { cookie } = await signUp(app.url);
+    const socket = await connect(app.url, cookie);
+    await emitAck(socket, 'who');
+    const res = await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    for (const name of ['chat_sockets_connected', 'chat_acks_total', 'chat_redis_command_seconds', 'nodejs_eventloop_lag_p99_seconds']) {
+      expect(text).toContain(name);
+    }
+    expect(text).toMatch(/chat_sockets_connected\{[^}]*\} 1/);
+    const status = await getJson(`${app.url}/api/status`, undefined, { authorization: `Bearer ${METRICS_TOKEN}` });
+    expect(status.body.success).toBe(true);
+    expect((status.body.instances as { id: string }[]).length).toBeGreaterThanOrEqual(1);
+    socket.close();
+  });
+
+  it('serves pages with a strict CSP and no inline script', async () => {
+    const res = await fetch(`${app.url}/auth.html`);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await res.text();
+    expect(html).not.toMatch(/<script>(?!\s*<\/script>)|<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/\son[a-z]+=/i);
+    const root = await fetch(`${app.url}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/auth.html');
+  });
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const res = await getJson(`${app.url}/api/nope`);
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ success: false, code: 'not_found' });
+  });
+
+  it('fails /readyz while shutting down and closes idempotently', async () => {
+    const other = await startApp({ name: 'ops-close', prefix: app.prefix });
+    const first = other.close();
+    const second = other.close();
+    expect(second).toBe(first);
+    expect(await other.server.readiness()).toBe('shutting down');
+    await first;
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { createKeys } from '../../src/redis/keys.js';
+
+/** The part of a key Redis Cluster hashes: the first {…} with content, else the whole key. */
+function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  const close = key.indexOf('}', open + 1);
+  return open >= 0 && close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+describe('keys', () => {
+  const k = createKeys('chat:');
+
+  it('puts every key under the prefix', () => {
+    const all = [
+      k.users,
+      k.rooms,
+      k.roomMessages('General'),
+      k.roomSeq('General'),
+      k.roomDedupe('General', 'bob', 'c1'),
+      k.sessions,
+      k.presenceOnline,
+      k.presenceRoom('General'),
+      k.presenceInstance('app-1'),
+      k.presenceLeases,
+      k.presenceInfo,
+      k.presenceVersion,
+      k.adapterChannel,
+      k.readyChannel('app-1'),
+      k.rateLimit('message'),
+    ];
+    for (const key of all) expect(key.startsWith('chat:')).toBe(true);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  it('keeps one room on one cluster slot', () => {
+    const tags = new Set([k.roomMessages('Gen eral'), k.roomSeq('Gen eral'), k.roomDedupe('Gen eral', 'bob', 'x')].map(hashTag));
+    expect([...tags]).toEqual(['Gen eral']);
+  });
+
+  it('keeps all presence keys on one slot', () => {
+    const tags = new Set(
+      [k.presenceOnline, k.presenceRoom('a'), k.presenceInstance('i'), k.presenceLeases, k.presenceInfo, k.presenceVersion].map(hashTag),
+    );
+    expect([...tags]).toEqual(['presence']);
+  });
+
+  it('uses the configured prefix', () => {
+    expect(createKeys('t:1:').users).toBe('t:1:users');
+  });
+});
