@@ -54,14 +54,14 @@ export interface FailBody {
 /** True for errors raised by the Redis client while the server is unreachable. */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  const name = err.name;
+  const name = err.name === 'Error' ? err.constructor.name : err.name;
   const msg = err.message;
   return (
     name === 'ClientClosedError' ||
     name === 'ClientOfflineError' ||
     name === 'ConnectionTimeoutError' ||
     name === 'SocketClosedUnexpectedlyError' ||
-    /ECONNREFUSED|ECONNRESET|EPIPE|The client is closed|Socket closed unexpectedly|offline queue|LOADING/i.test(msg)
+    /ECONNREFUSED|ECONNRESET|EPIPE|The client is closed|Socket closed unexpectedly|offline queue|client is offline|connection is not ready|LOADING/i.test(msg)
   );
 }
 

@@ -113,8 +113,11 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     httpServer.closeIdleConnections();
     await rt.drain(config.drainWindowMs);
     await rt.leave().catch((err: unknown) => log.warn({ err }, 'could not remove presence'));
-    await rt.close();
     httpServer.closeAllConnections();
+    // With Redis away, drop the clients first: the adapter's unsubscribe on close would otherwise
+    // queue on a reconnecting client and be rejected, unawaited, when it is destroyed.
+    if (!redis.data.isReady || !redis.sub.isReady) await redis.close();
+    await rt.close();
     await redis.close();
     log.info('shut down');
   }

@@ -57,8 +57,10 @@ export async function connectRedisClients(url: string, instanceId: string, log: 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= Promise.allSettled(
+      // A client still reconnecting would wait for Redis to come back: destroy it instead.
       [data, pub, sub].map(async (c) => {
-        if (c.isOpen) await c.close();
+        if (c.isReady) await c.close();
+        else if (c.isOpen) c.destroy();
       }),
     ).then(() => undefined);
     return closing;

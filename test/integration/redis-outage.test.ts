@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type RedisProcess } from '../../src/cli/processes.js';
+import type { Message } from '../../src/store/messages.js';
+import { connect, emitAck, eventually, getJson, nextEvent, signUp, startApp, type TestApp } from '../helpers/app.js';
+
+let dir: string;
+let redis: RedisProcess;
+let a: TestApp;
+let b: TestApp;
+let c: TestApp;
+let alice: { username: string; cookie: string; socket: Socket };
+let bob: { username: string; cookie: string; socket: Socket };
+const room = 'Outage room';
+
+async function ready(app: TestApp): Promise<number> {
+  return (await getJson(`${app.url}/readyz`)).status;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'chat-outage-'));
+  redis = await startRedis({ dir, appendonly: true });
+  const env = { REDIS_URL: redis.url, RATE_LIMITS: 'on', RL_MESSAGE_BURST: '1000' };
+  a = await startApp({ name: 'outage', env });
+  b = await startApp({ name: 'outage', prefix: a.prefix, env });
+  c = await startApp({ name: 'outage', prefix: a.prefix, env });
+  const au = await signUp(a.url);
+  const bu = await signUp(b.url);
+  alice = { ...au, socket: await connect(a.url, au.cookie) };
+  bob = { ...bu, socket: await connect(b.url, bu.cookie) };
+  await emitAck(alice.socket, 'create-room', room);
+  await emitAck(alice.socket, 'join-room', room);
+  await emitAck(bob.socket, 'join-room', room);
+  await emitAck(alice.socket, 'message', { text: 'before the outage' });
+});
+
+afterAll(async () => {
+  alice?.socket.close();
+  bob?.socket.close();
+  await Promise.all([a?.close(), b?.close()]);
+  await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Redis goes away and comes back (AOF on)', () => {
+  it('keeps instances up, answers unavailable, fails readiness, then recovers by itself', async () => {
+    await redis.stop();
+    await eventually(async () => (await ready(a)) === 503 && (await ready(b)) === 503, 'readyz 503', 10_000);
+    expect((await getJson(`${a.url}/healthz`)).status).toBe(200);
+
+    const started = Date.now();
+    expect(await emitAck(alice.socket, 'message', { text: 'lost?', clientId: 'during-outage' })).toMatchObject({
+      success: false,
+      code: 'unavailable',
+    });
+    expect(await emitAck(bob.socket, 'join-room', room)).toMatchObject({ success: false, code: 'unavailable' });
+    expect(Date.now() - started).toBeLessThan(3000);
+    const login = await fetch(`${a.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: alice.username, password: 'password123' }),
+    });
+    expect(login.status).toBe(503);
+    expect(alice.socket.connected && bob.socket.connected).toBe(true);
+    // A shutdown while Redis is away still finishes, well inside SHUTDOWN_TIMEOUT_MS.
+    const closing = Date.now();
+    await c.close();
+    expect(Date.now() - closing).toBeLessThan(5000);
+
+    redis = await startRedis({ dir, appendonly: true, port: redis.port });
+    await eventually(async () => (await ready(a)) === 200 && (await ready(b)) === 200, 'ready again', 15_000);
+
+    // Users, sessions, rooms and history survived; the retry of the unsent message is stored once.
+    expect((await getJson(`${b.url}/auth/me`, alice.cookie)).status).toBe(200);
+    const heard = nextEvent<Message>(bob.socket, 'chat-message', (m) => m.clientId === 'during-outage', 10_000);
+    const retry = await emitAck(alice.socket, 'message', { text: 'lost?', clientId: 'during-outage' });
+    expect(retry).toMatchObject({ success: true, duplicate: false, message: { seq: 2 } });
+    // The adapter re-subscribed: the live message crossed instances with no instance restarted.
+    expect((await heard).seq).toBe(2);
+    const page = await getJson(`${a.url}/api/rooms/${encodeURIComponent(room)}/messages`, alice.cookie);
+    expect((page.body.messages as Message[]).map((m) => m.text)).toEqual(['lost?', 'before the outage']);
+    expect((await emitAck(bob.socket, 'who')).users).toEqual(expect.arrayContaining([alice.username, bob.username]));
+  });
+});
