@@ -12,7 +12,9 @@ export const DEV_SESSION_SECRET = 'dev-only-insecure-session-secret-change-me!';
  */
 export const DEFAULT_BCRYPT_ROUNDS = 11;
 
-const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** Every environment variable the server reads, with its default. The README's table mirrors this. */
@@ -122,7 +124,10 @@ function parseTrustProxy(raw: string): boolean | number | string {
 
 function parseOrigins(raw: string, problems: string[]): string[] {
   const origins: string[] = [];
-  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     try {
       const u = new URL(item);
       origins.push(u.origin);

@@ -61,7 +61,9 @@ export function isRedisUnavailable(err: unknown): boolean {
     name === 'ClientOfflineError' ||
     name === 'ConnectionTimeoutError' ||
     name === 'SocketClosedUnexpectedlyError' ||
-    /ECONNREFUSED|ECONNRESET|EPIPE|The client is closed|Socket closed unexpectedly|offline queue|client is offline|connection is not ready|LOADING/i.test(msg)
+    /ECONNREFUSED|ECONNRESET|EPIPE|The client is closed|Socket closed unexpectedly|offline queue|client is offline|connection is not ready|LOADING/i.test(
+      msg,
+    )
   );
 }
 
@@ -73,7 +75,11 @@ export function toFailBody(err: unknown): FailBody {
     return body;
   }
   if (isRedisUnavailable(err)) {
-    return { success: false, error: 'The chat store is unavailable; try again shortly.', code: 'unavailable' };
+    return {
+      success: false,
+      error: 'The chat store is unavailable; try again shortly.',
+      code: 'unavailable',
+    };
   }
   return { success: false, error: 'Something went wrong on our side.', code: 'internal' };
 }

@@ -16,14 +16,19 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ instanceId: config.instanceId, level: config.logLevel });
   if (config.sessionSecretIsDefault) {
-    log.warn('SESSION_SECRET is not set: using a development secret. Sessions are forgeable; never run this in production.');
+    log.warn(
+      'SESSION_SECRET is not set: using a development secret. Sessions are forgeable; never run this in production.',
+    );
   }
-  if (!config.rateLimits.enabled) log.warn('RATE_LIMITS=off: every rate limit is disabled (for load tests only)');
+  if (!config.rateLimits.enabled)
+    log.warn('RATE_LIMITS=off: every rate limit is disabled (for load tests only)');
   if (!config.metricsToken) log.info('METRICS_TOKEN is not set: /metrics and /api/status are disabled');
 
   // The Redis adapter publishes without awaiting: when Redis drops, such a rejection must not end
   // the process. Log it; the clients reconnect by themselves.
-  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection (kept running)'));
+  process.on('unhandledRejection', (reason) =>
+    log.error({ err: reason }, 'unhandled rejection (kept running)'),
+  );
 
   const server = await createServer(config, log);
   const port = await server.listen();

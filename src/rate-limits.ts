@@ -46,7 +46,13 @@ export function createRateLimits(
     return { consume: async () => undefined, check: async () => undefined, reset: async () => undefined };
   }
   const make = (name: string, points: number, duration: number) =>
-    new RateLimiterRedis({ storeClient: redis, useRedisPackage: true, keyPrefix: keys.rateLimit(name), points, duration });
+    new RateLimiterRedis({
+      storeClient: redis,
+      useRedisPackage: true,
+      keyPrefix: keys.rateLimit(name),
+      points,
+      duration,
+    });
   const messageSteady = make('message', Math.max(1, Math.ceil(cfg.messagePerS)), 1);
   const messageBurst = make('message-burst', cfg.messageBurst, 10);
   const limiters: Record<Exclude<LimitName, 'message'>, Limiter> = {
@@ -56,7 +62,10 @@ export function createRateLimits(
     room_create: make('room-create', cfg.roomCreatePerMin, 60),
     connect_ip: make('connect-ip', cfg.connectPerIpPerMin, 60),
   };
-  const consumers: Record<LimitName, Consumer> = { ...limiters, message: new BurstyRateLimiter(messageSteady, messageBurst) };
+  const consumers: Record<LimitName, Consumer> = {
+    ...limiters,
+    message: new BurstyRateLimiter(messageSteady, messageBurst),
+  };
 
   return {
     async consume(name, key) {

@@ -47,7 +47,9 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     leaseMs: config.presenceLeaseMs,
     startedAt,
   });
-  const limits = createRateLimits(redis.data, keys, config.rateLimits, (name) => metrics.rateLimited.inc({ limit: name }));
+  const limits = createRateLimits(redis.data, keys, config.rateLimits, (name) =>
+    metrics.rateLimited.inc({ limit: name }),
+  );
   const session = createSessionMiddleware(config, redis.data, keys);
 
   let closing = false;
@@ -71,7 +73,6 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   }
 
   const httpServer = createHttpServer();
-  let realtime: Realtime | undefined;
   const app = createApp({
     config,
     log,
@@ -84,12 +85,13 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     limits,
     metricsToken: config.metricsToken,
     readiness,
-    endSessionSockets: (sid) => realtime?.endSession(sid),
+    // Called on logout, long after `rt` below is set.
+    endSessionSockets: (sid) => rt.endSession(sid),
   });
   httpServer.on('request', app);
   httpServer.keepAliveTimeout = 65_000;
 
-  realtime = await createRealtime({
+  const rt = await createRealtime({
     httpServer,
     config,
     redis,
@@ -103,7 +105,6 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     metrics,
     log: log.child({ mod: 'socket' }),
   });
-  const rt = realtime;
 
   let closed: Promise<void> | undefined;
   async function shutdown(): Promise<void> {

@@ -109,7 +109,7 @@ function ensureBinaries(needRedis: boolean): void {
   if (!canApt || process.getuid?.() !== 0) {
     const how = canApt
       ? `Install with:\n  sudo apt-get update && sudo ${command}`
-      : 'Install redis-server and nginx with your package manager (e.g. brew install redis nginx).';
+      : 'Install with your package manager (e.g. brew install redis nginx).';
     throw new CliError(
       `Missing ${missing.map((p) => p.replace('-light', '')).join(' and ')}. ${how}` +
         (needRedis ? '\n(Or set REDIS_URL to use an existing Redis.)' : ''),
@@ -451,7 +451,7 @@ class LocalCluster {
     await this.nginx?.stop();
     await this.redis?.stop();
     releaseLock();
-    out('Stopped.');
+    if (this.redis !== undefined || this.slots.some((s) => s.proc !== undefined)) out('Stopped.');
     return code;
   }
 

@@ -252,6 +252,7 @@ class Proc implements ManagedProcess {
   ) {
     if (child.pid === undefined) throw new Error(`${opts.name}: spawn failed`);
     this.pid = child.pid;
+    child.on('error', (err) => this.pushLine(`[${opts.name}] ${err.message}`, 'stderr'));
     this.exited = new Promise((resolve) => {
       child.once('exit', (code) => {
         tracked.delete(child);
@@ -305,7 +306,7 @@ class Proc implements ManagedProcess {
     this.opts.onLine?.(line, stream);
   }
 
-  /** Rejects with `what` and the recent output; used when a start-up check fails. */
+  /** An error naming `what`, the reason and the recent output; for failed start-up checks. */
   failure(what: string, err: unknown): Error {
     const reason = err instanceof Error ? err.message : String(err);
     const output = this.recentOutput().trim();

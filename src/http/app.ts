@@ -56,7 +56,9 @@ export function createApp(deps: AppDeps): express.Express {
   }
 
   app.get('/healthz', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ success: true, status: 'alive', instance: config.instanceId });
+    res
+      .set('Cache-Control', 'no-store')
+      .json({ success: true, status: 'alive', instance: config.instanceId });
   });
   app.get('/readyz', async (_req, res) => {
     const state = await deps.readiness();
@@ -72,9 +74,14 @@ export function createApp(deps: AppDeps): express.Express {
     pinoHttp({
       logger: deps.log.child({ mod: 'http' }),
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
       serializers: {
-        req: (req: { method: string; url: string; remoteAddress?: string }) => ({ method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        req: (req: { method: string; url: string; remoteAddress?: string }) => ({
+          method: req.method,
+          url: req.url,
+          remoteAddress: req.remoteAddress,
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
@@ -93,7 +100,11 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
 
-  const json = express.json({ limit: '16kb', strict: true, type: ['application/json', 'application/*+json'] });
+  const json = express.json({
+    limit: '16kb',
+    strict: true,
+    type: ['application/json', 'application/*+json'],
+  });
   const sessionMw: RequestHandler = deps.session;
   app.use('/auth', json, sessionMw, authRoutes(deps));
   app.use('/api', sessionMw, apiRoutes(deps));
@@ -108,8 +119,13 @@ function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let body = toFailBody(err);
     const e = err as { type?: string; status?: number } | undefined;
-    if (e?.type === 'entity.too.large') body = { success: false, error: 'The request body is too large.', code: 'payload_too_large' };
-    else if (e?.type === 'entity.parse.failed' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
+    if (e?.type === 'entity.too.large')
+      body = { success: false, error: 'The request body is too large.', code: 'payload_too_large' };
+    else if (
+      e?.type === 'entity.parse.failed' ||
+      e?.type === 'encoding.unsupported' ||
+      e?.type === 'charset.unsupported'
+    )
       body = { success: false, error: 'The request body is not valid JSON.', code: 'invalid_payload' };
     if (body.code === 'internal') log.error({ err, url: req.url }, 'request failed');
     if (body.code === 'unavailable') log.warn({ url: req.url }, 'request failed: redis unavailable');

@@ -8,15 +8,21 @@ export const route =
     fn(req, res, next);
 
 export function regenerate(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.regenerate((err: unknown) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    req.session.regenerate((err: unknown) => (err ? reject(err) : resolve())),
+  );
 }
 
 export function save(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.save((err: unknown) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    req.session.save((err: unknown) => (err ? reject(err) : resolve())),
+  );
 }
 
 export function destroy(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.destroy((err: unknown) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    req.session.destroy((err: unknown) => (err ? reject(err) : resolve())),
+  );
 }
 
 /** The signed-in username, or `unauthorized`. */
@@ -31,7 +37,8 @@ export function requireToken(token: string | undefined): RequestHandler {
   return (req, _res, next) => {
     if (!token) return next(new AppError('not_found', 'Not found.'));
     const header = req.get('authorization') ?? '';
-    if (header !== `Bearer ${token}`) return next(new AppError('unauthorized', 'A valid operator token is required.'));
+    if (header !== `Bearer ${token}`)
+      return next(new AppError('unauthorized', 'A valid operator token is required.'));
     next();
   };
 }

@@ -44,7 +44,10 @@ export function authRoutes(deps: AuthDeps): Router {
       try {
         user = await deps.users.verify(username, password);
       } catch (err) {
-        await Promise.allSettled([deps.limits.consume('login_user', userKey), deps.limits.consume('login_ip', ip)]);
+        await Promise.allSettled([
+          deps.limits.consume('login_user', userKey),
+          deps.limits.consume('login_ip', ip),
+        ]);
         throw err;
       }
       await deps.limits.reset('login_user', userKey);

@@ -74,7 +74,12 @@ export function registerChatHandlers(socket: ChatSocket, deps: ChatDeps): void {
       if (since !== undefined) metrics.catchUps.inc({ recovered: String(history.recovered) });
       socket.emit('previous-messages', history.messages);
       const counts = await presence.counts([room]);
-      return { room, latestSeq: history.latestSeq, recovered: history.recovered, count: counts.rooms.get(room) ?? 0 };
+      return {
+        room,
+        latestSeq: history.latestSeq,
+        recovered: history.recovered,
+        count: counts.rooms.get(room) ?? 0,
+      };
     },
     handlerDeps,
   );
@@ -96,7 +101,9 @@ export function registerChatHandlers(socket: ChatSocket, deps: ChatDeps): void {
       const room = socket.data.room;
       if (!room) throw new AppError('not_in_room', 'Join a room first.');
       await limits.consume('message', user);
-      const { message, duplicate } = await metrics.time('append', () => messages.append(room, user, text, clientId));
+      const { message, duplicate } = await metrics.time('append', () =>
+        messages.append(room, user, text, clientId),
+      );
       if (!duplicate) {
         socket.to(socketRoom(room)).emit('chat-message', message);
         metrics.messagesIn.inc();
@@ -127,7 +134,11 @@ export function registerChatHandlers(socket: ChatSocket, deps: ChatDeps): void {
       const names = (await rooms.list()).slice(0, STATS_ROOM_LIMIT).map((r) => r.name);
       const [members, seqs] = await Promise.all([presence.roomMembers(names), messages.latestSeqs(names)]);
       return {
-        rooms: names.map((name) => ({ name, members: members.get(name) ?? 0, latestSeq: seqs.get(name) ?? 0 })),
+        rooms: names.map((name) => ({
+          name,
+          members: members.get(name) ?? 0,
+          latestSeq: seqs.get(name) ?? 0,
+        })),
       };
     },
     handlerDeps,
@@ -135,7 +146,10 @@ export function registerChatHandlers(socket: ChatSocket, deps: ChatDeps): void {
 }
 
 /** Takes the socket out of the counts when it disconnects; marks the user offline after its last connection. */
-export async function onChatDisconnect(socket: ChatSocket, deps: Pick<ChatDeps, 'presence' | 'sync'>): Promise<void> {
+export async function onChatDisconnect(
+  socket: ChatSocket,
+  deps: Pick<ChatDeps, 'presence' | 'sync'>,
+): Promise<void> {
   const { user, room } = socket.data;
   try {
     const left = await deps.presence.disconnect(user, room);

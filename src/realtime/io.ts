@@ -4,7 +4,6 @@ import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Session, SessionData } from 'express-session';
 import { Server } from 'socket.io';
 import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
 import type { SessionMiddleware } from '../http/session.js';
 import { redisMajorVersion, type RedisClients } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
@@ -14,7 +13,11 @@ import { isAllowedOrigin } from './origin.js';
 import { PresenceSync } from './presence-sync.js';
 import { enqueue } from './socket-tasks.js';
 
-type SessionRequest = IncomingMessage & { session?: Session & Partial<SessionData>; sessionID?: string; _query?: Record<string, string> };
+type SessionRequest = IncomingMessage & {
+  session?: Session & Partial<SessionData>;
+  sessionID?: string;
+  _query?: Record<string, string>;
+};
 
 export interface RealtimeDeps extends Omit<ChatDeps, 'io' | 'sync'> {
   httpServer: HttpServer;
@@ -37,7 +40,8 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
-export const hashSessionId = (sid: string) => createHash('sha256').update(sid).digest('base64url').slice(0, 22);
+export const hashSessionId = (sid: string) =>
+  createHash('sha256').update(sid).digest('base64url').slice(0, 22);
 
 /** Client address: behind a trusted proxy, the last X-Forwarded-For hop (the one our proxy appended). */
 function clientIp(req: IncomingMessage, trustProxy: Config['trustProxy']): string {
@@ -71,12 +75,22 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   const adapter = await chooseAdapter(config, redis);
   io.adapter(
     adapter === 'sharded'
-      ? createShardedAdapter(redis.pub, redis.sub, { channelPrefix: keys.adapterChannel, subscriptionMode: 'dynamic' })
+      ? createShardedAdapter(redis.pub, redis.sub, {
+          channelPrefix: keys.adapterChannel,
+          subscriptionMode: 'dynamic',
+        })
       : createAdapter(redis.pub, redis.sub, { key: keys.adapterChannel, requestsTimeout: 5_000 }),
   );
   log.info({ adapter }, `socket.io redis adapter: ${adapter}`);
 
-  const sync = new PresenceSync(io, deps.presence, deps.users, deps.metrics, log.child({ mod: 'presence' }), config.presenceHeartbeatMs);
+  const sync = new PresenceSync(
+    io,
+    deps.presence,
+    deps.users,
+    deps.metrics,
+    log.child({ mod: 'presence' }),
+    config.presenceHeartbeatMs,
+  );
   await sync.register(0);
   sync.start();
   const chatDeps: ChatDeps = { ...deps, io, sync };
@@ -94,10 +108,17 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     const ip = clientIp(req, config.trustProxy);
     deps.limits.consume('connect_ip', ip).then(
       () => {
-        socket.data = { user: username, sessionHash: hashSessionId(req.sessionID ?? ''), ip, room: null, lastTypingAt: 0 };
+        socket.data = {
+          user: username,
+          sessionHash: hashSessionId(req.sessionID ?? ''),
+          ip,
+          room: null,
+          lastTypingAt: 0,
+        };
         next();
       },
-      (err: unknown) => next(new Error(err instanceof Error && 'code' in err ? String(err.code) : 'unavailable')),
+      (err: unknown) =>
+        next(new Error(err instanceof Error && 'code' in err ? String(err.code) : 'unavailable')),
     );
   });
 
@@ -139,18 +160,29 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
       log.debug({ user, reason }, 'socket disconnected');
       if (leaving) return;
       enqueue(socket, () =>
-        onChatDisconnect(socket, chatDeps).catch((err: unknown) => log.debug({ err, user }, 'presence update on disconnect failed')),
+        onChatDisconnect(socket, chatDeps).catch((err: unknown) =>
+          log.debug({ err, user }, 'presence update on disconnect failed'),
+        ),
       );
     });
   });
 
   // Events nobody handles still get an answer when they ask for one.
   io.on('connection', (socket) => {
-    const known = new Set(['create-room', 'join-room', 'leave-room', 'message', 'typing', 'who', 'room-stats']);
+    const known = new Set([
+      'create-room',
+      'join-room',
+      'leave-room',
+      'message',
+      'typing',
+      'who',
+      'room-stats',
+    ]);
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack = args.at(-1);
       if (typeof event === 'string' && known.has(event)) return;
-      if (typeof ack === 'function') ack({ success: false, error: 'Unknown event.', code: 'invalid_payload' });
+      if (typeof ack === 'function')
+        ack({ success: false, error: 'Unknown event.', code: 'invalid_payload' });
     });
   });
 

@@ -87,7 +87,9 @@ export class PresenceSync {
 
   /** A user's first connection anywhere / last one gone: keep the user record's status in step. */
   userStatus(user: string, status: 'online' | 'offline'): void {
-    this.users.setStatus(user, status).catch((err: unknown) => this.log.debug({ err, user }, 'status update failed'));
+    this.users
+      .setStatus(user, status)
+      .catch((err: unknown) => this.log.debug({ err, user }, 'status update failed'));
   }
 
   private schedule(): void {
@@ -144,7 +146,10 @@ export class PresenceSync {
     try {
       const beat = await this.presence.heartbeat({ connections: this.io.of('/').sockets.size });
       if (beat.resynced) {
-        this.log.warn({ rooms: beat.rooms.length }, 'presence lease was lost; re-applied this instance state');
+        this.log.warn(
+          { rooms: beat.rooms.length },
+          'presence lease was lost; re-applied this instance state',
+        );
         this.markAll(beat.rooms);
       }
       const reaped = await this.presence.reap();

@@ -38,7 +38,12 @@ function splitAck(args: unknown[]): [unknown[], Ack | undefined] {
  * Registers a handler that validates, never throws, and always answers its ack:
  * `{success:true, …result}` or `{success:false, error, code}`.
  */
-export function on(socket: ChatSocket, event: string, handler: Handler, deps: { log: Logger; metrics: Metrics }): void {
+export function on(
+  socket: ChatSocket,
+  event: string,
+  handler: Handler,
+  deps: { log: Logger; metrics: Metrics },
+): void {
   socket.on(event, (...raw: unknown[]) => {
     const [args, ack] = splitAck(raw);
     const answer = (body: FailBody | object, code: string) => {
@@ -51,11 +56,16 @@ export function on(socket: ChatSocket, event: string, handler: Handler, deps: { 
         answer({ success: true, ...(result ?? {}) }, 'ok');
       } catch (err) {
         const body = toFailBody(err);
-        if (body.code === 'internal') deps.log.error({ err, event, user: socket.data.user }, 'socket handler failed');
+        if (body.code === 'internal')
+          deps.log.error({ err, event, user: socket.data.user }, 'socket handler failed');
         else deps.log.debug({ event, user: socket.data.user, code: body.code }, 'socket event refused');
         answer(body, body.code);
       }
     });
-    if (!accepted) answer(toFailBody(new AppError('rate_limited', 'Too many requests in flight; slow down.', 1000)), 'rate_limited');
+    if (!accepted)
+      answer(
+        toFailBody(new AppError('rate_limited', 'Too many requests in flight; slow down.', 1000)),
+        'rate_limited',
+      );
   });
 }

@@ -49,7 +49,11 @@ export function createRedisClient(url: string, name: string, log: Logger): Redis
 }
 
 /** Creates and connects the three clients; `close()` is idempotent. */
-export async function connectRedisClients(url: string, instanceId: string, log: Logger): Promise<RedisClients> {
+export async function connectRedisClients(
+  url: string,
+  instanceId: string,
+  log: Logger,
+): Promise<RedisClients> {
   const data = createRedisClient(url, `${instanceId}-data`, log);
   const pub = createRedisClient(url, `${instanceId}-pub`, log);
   const sub = createRedisClient(url, `${instanceId}-sub`, log);

@@ -86,7 +86,11 @@ export function createMessageStore(
 ) {
   async function range(room: string, after: number, before: number, limit: number): Promise<HistoryPage> {
     const reply = asArray(
-      await RANGE.run(redis, [keys.roomMessages(room), keys.roomSeq(room)], [String(after), String(before), String(limit)]),
+      await RANGE.run(
+        redis,
+        [keys.roomMessages(room), keys.roomSeq(room)],
+        [String(after), String(before), String(limit)],
+      ),
     );
     return { latestSeq: Number(reply[0]), kept: Number(reply[1]), messages: parseMessages(reply[2]) };
   }
@@ -95,10 +99,16 @@ export function createMessageStore(
     async append(room: string, sender: string, text: string, clientId?: string): Promise<AppendResult> {
       const id = randomUUID();
       const timestamp = new Date().toISOString();
-      const rest = JSON.stringify(clientId ? { roomId: room, text, sender, timestamp, clientId } : { roomId: room, text, sender, timestamp });
+      const rest = JSON.stringify(
+        clientId
+          ? { roomId: room, text, sender, timestamp, clientId }
+          : { roomId: room, text, sender, timestamp },
+      );
       const head = `{"id":${JSON.stringify(id)},"seq":`;
       const tail = `,${rest.slice(1)}`;
-      const dedupeKey = clientId ? keys.roomDedupe(room, sender.toLowerCase(), clientId) : keys.roomDedupe(room, '', '');
+      const dedupeKey = clientId
+        ? keys.roomDedupe(room, sender.toLowerCase(), clientId)
+        : keys.roomDedupe(room, '', '');
       const reply = asArray(
         await APPEND.run(
           redis,

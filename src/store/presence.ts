@@ -235,7 +235,14 @@ export function createPresenceStore(
       });
       const force = mustResync;
       mustResync = false;
-      const args = [id, String(now + opts.leaseMs), infoJson, keys.presenceOnline, roomPrefix, force ? '1' : '0'];
+      const args = [
+        id,
+        String(now + opts.leaseMs),
+        infoJson,
+        keys.presenceOnline,
+        roomPrefix,
+        force ? '1' : '0',
+      ];
       for (const [field, { user, count }] of local) args.push(field, user, String(count));
       const reply = (await HEARTBEAT.run(
         redis,

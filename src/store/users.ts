@@ -29,7 +29,9 @@ return 1
 function isUserRecord(v: unknown): v is UserRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
-  return typeof r.username === 'string' && typeof r.passwordHash === 'string' && typeof r.createdAt === 'string';
+  return (
+    typeof r.username === 'string' && typeof r.passwordHash === 'string' && typeof r.createdAt === 'string'
+  );
 }
 
 export type UserStore = ReturnType<typeof createUserStore>;

@@ -55,21 +55,32 @@ describe('three instances behind nginx behave as one chat', () => {
       await Promise.all(users.map((u, i) => u.send(`from ${i} #${k}`)));
     }
     const total = users.length * perSender;
-    await eventually(() => users.every((u) => u.seen.size === total), 'every member saw every message', 10_000);
+    await eventually(
+      () => users.every((u) => u.seen.size === total),
+      'every member saw every message',
+      10_000,
+    );
     for (const u of users) {
       expect(u.liveDuplicates).toBe(0);
-      expect([...u.seen.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      expect([...u.seen.keys()].sort((a, b) => a - b)).toEqual(
+        Array.from({ length: total }, (_, i) => i + 1),
+      );
     }
   });
 
   it('propagates room creation to every instance; simultaneous creation yields one room', async () => {
-    const clients = await Promise.all([0, 1, 2].map(async (i) => track(await connect(cluster.url(i), (await signUp(cluster.url(i))).cookie))));
+    const clients = await Promise.all(
+      [0, 1, 2].map(async (i) => track(await connect(cluster.url(i), (await signUp(cluster.url(i))).cookie))),
+    );
     const name = roomName('Once');
-    const updates = clients.map((s) => nextEvent<{ name: string }[]>(s, 'update-rooms', (rooms) => rooms.some((r) => r.name === name)));
+    const updates = clients.map((s) =>
+      nextEvent<{ name: string }[]>(s, 'update-rooms', (rooms) => rooms.some((r) => r.name === name)),
+    );
     const acks = await Promise.all(clients.map((s) => emitAck(s, 'create-room', name)));
     expect(acks.filter((a) => a.success)).toHaveLength(1);
     expect(acks.filter((a) => a.code === 'room_exists')).toHaveLength(2);
-    for (const rooms of await Promise.all(updates)) expect(rooms.filter((r) => r.name === name)).toHaveLength(1);
+    for (const rooms of await Promise.all(updates))
+      expect(rooms.filter((r) => r.name === name)).toHaveLength(1);
   });
 
   it('counts online users and room members across instances, two tabs as one', async () => {
@@ -80,7 +91,9 @@ describe('three instances behind nginx behave as one chat', () => {
     const room = roomName('Counted');
     await emitAck(watcher, 'create-room', room);
     await emitAck(watcher, 'join-room', room);
-    await eventually(() => online.length > 0, 'initial count');
+    // The count settles on the cluster-wide list of names (earlier tests' sockets are still open).
+    const who = async () => ((await emitAck(watcher, 'who')).users as string[]).length;
+    await eventually(async () => online.at(-1) === (await who()), 'count settled');
     const base = online.at(-1) ?? 0;
 
     const { cookie } = await signUp(cluster.url(1));
@@ -102,7 +115,9 @@ describe('three instances behind nginx behave as one chat', () => {
 
   it('logout on one instance disconnects that session on every instance', async () => {
     const { cookie } = await signUp(cluster.url(0));
-    const sockets: Socket[] = await Promise.all([0, 1, 2].map(async (i) => track(await connect(cluster.url(i), cookie))));
+    const sockets: Socket[] = await Promise.all(
+      [0, 1, 2].map(async (i) => track(await connect(cluster.url(i), cookie))),
+    );
     const reasons = Promise.all(sockets.map((s) => nextEvent<string>(s, 'disconnect')));
     const res = await request(`${cluster.url(1)}/auth/logout`, { method: 'POST', headers: { cookie } });
     expect(res.status).toBe(200);
@@ -117,7 +132,9 @@ describe('three instances behind nginx behave as one chat', () => {
     await emitAck(watcher, 'join-room', room);
     const accounts = await Promise.all([1, 2, 3].map(() => signUp(cluster.url(2))));
     const doomedNames = accounts.map((a) => a.username);
-    const doomed = await Promise.all(accounts.map(async (a) => track(await connect(cluster.url(2), a.cookie))));
+    const doomed = await Promise.all(
+      accounts.map(async (a) => track(await connect(cluster.url(2), a.cookie))),
+    );
     for (const s of doomed) s.io.opts.reconnection = false;
     for (const s of doomed) await emitAck(s, 'join-room', room);
     await eventually(() => roomCounts.at(-1)?.count === 4, 'room of 4');
@@ -125,10 +142,14 @@ describe('three instances behind nginx behave as one chat', () => {
     const killedAt = Date.now();
     await cluster.killInstance(2, 'SIGKILL');
     await eventually(() => roomCounts.at(-1)?.count === 1, 'room count without the dead instance', 15_000);
-    await eventually(async () => {
-      const who = (await emitAck(watcher, 'who')).users as string[];
-      return doomedNames.every((u) => !who.includes(u));
-    }, 'online list without the dead instance users', 15_000);
+    await eventually(
+      async () => {
+        const who = (await emitAck(watcher, 'who')).users as string[];
+        return doomedNames.every((u) => !who.includes(u));
+      },
+      'online list without the dead instance users',
+      15_000,
+    );
     const took = Date.now() - killedAt;
     expect(took).toBeLessThan(15_000);
     console.info(`[figures] SIGKILLed instance's users left the counts after ${took} ms`);
@@ -159,17 +180,28 @@ describe('three instances behind nginx behave as one chat', () => {
     const exit = await cluster.instances[index]!.stop('SIGTERM');
     await sending;
     expect(exit).toBe(0);
-    await eventually(() => users.every((u) => u.connected && u.pending.size === 0), 'everyone back with nothing pending', 15_000).catch(
-      (err: unknown) => {
-        const state = users.map((u) => ({ c: u.socket.connected, b: u.connected, p: u.pending.size, r: u.reconnects, s: u.seen.size }));
-        throw new Error(`${String(err)} ${JSON.stringify(state)}`);
-      },
-    );
+    await eventually(
+      () => users.every((u) => u.connected && u.pending.size === 0),
+      'everyone back with nothing pending',
+      15_000,
+    ).catch((err: unknown) => {
+      const state = users.map((u) => ({
+        c: u.socket.connected,
+        b: u.connected,
+        p: u.pending.size,
+        r: u.reconnects,
+        s: u.seen.size,
+      }));
+      throw new Error(`${String(err)} ${JSON.stringify(state)}`);
+    });
     await eventually(() => users.every((u) => u.seen.size >= sent), 'everyone saw everything', 15_000);
     for (const u of onTarget) expect(u.reconnects).toBeGreaterThanOrEqual(1);
-    const stored = await request(`${cluster.url((index + 1) % 3)}/api/rooms/${encodeURIComponent(room)}/messages?limit=100`, {
-      headers: { cookie: users[0]!.cookie },
-    });
+    const stored = await request(
+      `${cluster.url((index + 1) % 3)}/api/rooms/${encodeURIComponent(room)}/messages?limit=100`,
+      {
+        headers: { cookie: users[0]!.cookie },
+      },
+    );
     const latest = (JSON.parse(stored.body) as { latestSeq: number }).latestSeq;
     expect(latest).toBe(sent);
     for (const u of users) {

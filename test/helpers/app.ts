@@ -37,7 +37,10 @@ export async function startApp(opts: { name: string; prefix?: string; env?: RawE
     PRESENCE_LEASE_MS: '2000',
     ...opts.env,
   });
-  const server = await createServer(config, createLogger({ instanceId: config.instanceId, level: config.logLevel }));
+  const server = await createServer(
+    config,
+    createLogger({ instanceId: config.instanceId, level: config.logLevel }),
+  );
   const port = await server.listen();
   return { url: `http://127.0.0.1:${port}`, server, prefix, close: () => server.close() };
 }
@@ -49,7 +52,12 @@ export interface HttpResult<T = Record<string, unknown>> {
   headers: Headers;
 }
 
-export async function postJson(url: string, body: unknown, cookie?: string, raw = false): Promise<HttpResult> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  cookie?: string,
+  raw = false,
+): Promise<HttpResult> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
@@ -58,7 +66,11 @@ export async function postJson(url: string, body: unknown, cookie?: string, raw 
   return toResult(res);
 }
 
-export async function getJson(url: string, cookie?: string, headers: Record<string, string> = {}): Promise<HttpResult> {
+export async function getJson(
+  url: string,
+  cookie?: string,
+  headers: Record<string, string> = {},
+): Promise<HttpResult> {
   return toResult(await fetch(url, { headers: { ...headers, ...(cookie ? { cookie } : {}) } }));
 }
 
@@ -82,18 +94,32 @@ export function uniqueUser(base = 'user'): string {
 }
 
 /** Registers a new user and returns its session cookie. */
-export async function signUp(url: string, username = uniqueUser(), password = 'password123'): Promise<{ username: string; cookie: string }> {
+export async function signUp(
+  url: string,
+  username = uniqueUser(),
+  password = 'password123',
+): Promise<{ username: string; cookie: string }> {
   const res = await postJson(`${url}/auth/register`, { username, password });
-  if (res.status !== 201 || !res.cookie) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201 || !res.cookie)
+    throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { username, cookie: res.cookie };
 }
 
 /** A connected socket for a session cookie (rejects with the connect_error). */
-export function connect(url: string, cookie: string | undefined, extra: { origin?: string } = {}): Promise<Socket> {
+export function connect(
+  url: string,
+  cookie: string | undefined,
+  extra: { origin?: string } = {},
+): Promise<Socket> {
   const headers: Record<string, string> = {};
   if (cookie) headers.cookie = cookie;
   if (extra.origin) headers.origin = extra.origin;
-  const socket = ioClient(url, { transports: ['websocket'], extraHeaders: headers, reconnection: false, forceNew: true });
+  const socket = ioClient(url, {
+    transports: ['websocket'],
+    extraHeaders: headers,
+    reconnection: false,
+    forceNew: true,
+  });
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (err) => {
@@ -110,7 +136,12 @@ export function emitAck(socket: Socket, event: string, ...args: unknown[]): Prom
 }
 
 /** Resolves with the next `event` payload that satisfies `match`, or rejects after `timeoutMs`. */
-export function nextEvent<T = unknown>(socket: Socket, event: string, match: (p: T) => boolean = () => true, timeoutMs = 5000): Promise<T> {
+export function nextEvent<T = unknown>(
+  socket: Socket,
+  event: string,
+  match: (p: T) => boolean = () => true,
+  timeoutMs = 5000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(event, handler);
@@ -127,7 +158,11 @@ export function nextEvent<T = unknown>(socket: Socket, event: string, match: (p:
 }
 
 /** Polls `fn` until it returns true, or fails naming `what`. */
-export async function eventually(fn: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+export async function eventually(
+  fn: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await fn()) return;

@@ -12,8 +12,12 @@ type Ack = { success: boolean; code?: string; error?: string } & Record<string, 
  */
 export class ChatClient {
   readonly seen = new Map<number, Message>();
-  /** chat-message events for a seq already shown (would be a duplicate on screen without dedupe). */
+  /**
+   * chat-message events for a seq already delivered live: the server sent one message twice.
+   * (A live message may legitimately also come in a re-join's catch-up; the client keeps one.)
+   */
   liveDuplicates = 0;
+  private readonly live = new Set<number>();
   reconnects = 0;
   notRecovered = 0;
   /** ms from each disconnect to the re-join being acknowledged. */
@@ -32,7 +36,8 @@ export class ChatClient {
   ) {
     socket.on('chat-message', (m: Message) => {
       if (m.roomId !== this.room) return;
-      if (this.seen.has(m.seq)) this.liveDuplicates++;
+      if (this.live.has(m.seq)) this.liveDuplicates++;
+      this.live.add(m.seq);
       this.add([m]);
     });
     socket.on('previous-messages', (ms: Message[]) => this.add(ms.filter((m) => m.roomId === this.room)));
@@ -47,7 +52,10 @@ export class ChatClient {
   }
 
   /** Registers through `baseUrl` (from loopback address `from`, when given) and connects there. */
-  static async create(baseUrl: string, opts: { from?: string; username?: string; transports?: ('polling' | 'websocket')[] } = {}) {
+  static async create(
+    baseUrl: string,
+    opts: { from?: string; username?: string; transports?: ('polling' | 'websocket')[] } = {},
+  ) {
     const username = opts.username ?? `u${randomUUID().replace(/-/g, '').slice(0, 20)}`;
     const res = await request(`${baseUrl}/auth/register`, {
       method: 'POST',

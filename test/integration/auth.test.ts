@@ -21,7 +21,10 @@ describe('register', () => {
       body: JSON.stringify({ username, password: 'password123' }),
     });
     expect(res.status).toBe(201);
-    const body = (await res.json()) as { success: boolean; user: { username: string; passwordHash?: string } };
+    const body = (await res.json()) as {
+      success: boolean;
+      user: { username: string; passwordHash?: string };
+    };
     expect(body.success).toBe(true);
     expect(body.user.username).toBe(username);
     expect(JSON.stringify(body)).not.toMatch(/password|\$2b\$/i);
@@ -33,7 +36,9 @@ describe('register', () => {
 
   it('refuses a taken name, whatever its case', async () => {
     const username = uniqueUser('Dup');
-    expect((await postJson(`${a.url}/auth/register`, { username, password: 'password123' })).status).toBe(201);
+    expect((await postJson(`${a.url}/auth/register`, { username, password: 'password123' })).status).toBe(
+      201,
+    );
     for (const name of [username, username.toUpperCase()]) {
       const res = await postJson(`${b.url}/auth/register`, { username: name, password: 'password123' });
       expect(res.status).toBe(409);
@@ -69,7 +74,10 @@ describe('register', () => {
     const bad = await postJson(`${a.url}/auth/register`, '{"username":', undefined, true);
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ success: false, code: 'invalid_payload' });
-    const big = await postJson(`${a.url}/auth/register`, { username: 'big_body', password: 'x'.repeat(40_000) });
+    const big = await postJson(`${a.url}/auth/register`, {
+      username: 'big_body',
+      password: 'x'.repeat(40_000),
+    });
     expect(big.status).toBe(413);
     expect(big.body).toMatchObject({ success: false, code: 'payload_too_large' });
   });
@@ -79,7 +87,11 @@ describe('login, me, logout', () => {
   it('signs in on one instance and is known on the other; a new session id each time', async () => {
     const username = uniqueUser('Log');
     const reg = await postJson(`${a.url}/auth/register`, { username, password: 'password123' });
-    const login = await postJson(`${a.url}/auth/login`, { username: username.toUpperCase(), password: 'password123' }, reg.cookie);
+    const login = await postJson(
+      `${a.url}/auth/login`,
+      { username: username.toUpperCase(), password: 'password123' },
+      reg.cookie,
+    );
     expect(login.status).toBe(200);
     expect(login.body).toMatchObject({ success: true, user: { username } });
     expect(login.cookie).toBeDefined();
@@ -95,7 +107,10 @@ describe('login, me, logout', () => {
     const username = uniqueUser('Pw');
     await postJson(`${a.url}/auth/register`, { username, password: 'password123' });
     const wrong = await postJson(`${a.url}/auth/login`, { username, password: 'password124' });
-    const unknown = await postJson(`${a.url}/auth/login`, { username: uniqueUser('Nobody'), password: 'password123' });
+    const unknown = await postJson(`${a.url}/auth/login`, {
+      username: uniqueUser('Nobody'),
+      password: 'password123',
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(wrong.body).toEqual(unknown.body);

@@ -2,7 +2,17 @@ import type { Socket } from 'socket.io-client';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/store/messages.js';
-import { connect, emitAck, eventually, getJson, nextEvent, record, signUp, startApp, type TestApp } from '../helpers/app.js';
+import {
+  connect,
+  emitAck,
+  eventually,
+  getJson,
+  nextEvent,
+  record,
+  signUp,
+  startApp,
+  type TestApp,
+} from '../helpers/app.js';
 
 let a: TestApp;
 let b: TestApp;
@@ -45,13 +55,20 @@ describe('handshake', () => {
 
   it('refuses a foreign Origin on the polling transport too', async () => {
     const { cookie } = await signUp(a.url);
-    const res = await fetch(`${a.url}/socket.io/?EIO=4&transport=polling`, { headers: { cookie, origin: 'https://evil.example' } });
+    const res = await fetch(`${a.url}/socket.io/?EIO=4&transport=polling`, {
+      headers: { cookie, origin: 'https://evil.example' },
+    });
     expect(res.status).toBe(403);
   });
 
   it('sends the room list and the online count on connect, ignoring a client-claimed username', async () => {
     const { username, cookie } = await signUp(a.url);
-    const socket = ioClient(a.url, { transports: ['websocket'], extraHeaders: { cookie }, auth: { username: 'mallory' }, forceNew: true });
+    const socket = ioClient(a.url, {
+      transports: ['websocket'],
+      extraHeaders: { cookie },
+      auth: { username: 'mallory' },
+      forceNew: true,
+    });
     sockets.push(socket);
     const rooms = await nextEvent<unknown[]>(socket, 'update-rooms');
     expect(Array.isArray(rooms)).toBe(true);
@@ -67,21 +84,29 @@ describe('rooms', () => {
     const alice = await user(a);
     const bob = await user(b);
     const name = roomName('General');
-    const update = nextEvent<{ name: string; createdBy: string; createdAt: string }[]>(bob.socket, 'update-rooms', (rooms) =>
-      rooms.some((r) => r.name === name),
+    const update = nextEvent<{ name: string; createdBy: string; createdAt: string }[]>(
+      bob.socket,
+      'update-rooms',
+      (rooms) => rooms.some((r) => r.name === name),
     );
     const ack = await emitAck(alice.socket, 'create-room', `  ${name}  `);
     expect(ack).toMatchObject({ success: true, room: { name, createdBy: alice.username } });
     const rooms = await update;
     for (const r of rooms) expect(Object.keys(r).sort()).toEqual(['createdAt', 'createdBy', 'name']);
-    expect(await emitAck(bob.socket, 'create-room', name)).toMatchObject({ success: false, code: 'room_exists' });
+    expect(await emitAck(bob.socket, 'create-room', name)).toMatchObject({
+      success: false,
+      code: 'room_exists',
+    });
   });
 
   it('lets exactly one of simultaneous creations on two instances win', async () => {
     const alice = await user(a);
     const bob = await user(b);
     const name = roomName('Race');
-    const acks = await Promise.all([emitAck(alice.socket, 'create-room', name), emitAck(bob.socket, 'create-room', name)]);
+    const acks = await Promise.all([
+      emitAck(alice.socket, 'create-room', name),
+      emitAck(bob.socket, 'create-room', name),
+    ]);
     expect(acks.filter((x) => x.success)).toHaveLength(1);
     expect(acks.filter((x) => x.code === 'room_exists')).toHaveLength(1);
     const list = await getJson(`${a.url}/api/rooms`, alice.cookie);
@@ -90,7 +115,10 @@ describe('rooms', () => {
 
   it('refuses to join a room that does not exist', async () => {
     const alice = await user();
-    expect(await emitAck(alice.socket, 'join-room', 'Nowhere at all')).toMatchObject({ success: false, code: 'room_not_found' });
+    expect(await emitAck(alice.socket, 'join-room', 'Nowhere at all')).toMatchObject({
+      success: false,
+      code: 'room_not_found',
+    });
   });
 });
 
@@ -102,15 +130,26 @@ describe('messages', () => {
     const outsider = await user(a);
     const name = roomName('Chat');
     await emitAck(alice.socket, 'create-room', name);
-    for (const u of [alice, bob, carol]) expect(await emitAck(u.socket, 'join-room', name)).toMatchObject({ success: true, room: name });
+    for (const u of [alice, bob, carol])
+      expect(await emitAck(u.socket, 'join-room', name)).toMatchObject({ success: true, room: name });
     const toAlice = record<Message>(alice.socket, 'chat-message');
     const toOutsider = record<Message>(outsider.socket, 'chat-message');
     const bobGets = nextEvent<Message>(bob.socket, 'chat-message');
     const carolGets = nextEvent<Message>(carol.socket, 'chat-message');
-    const ack = await emitAck(alice.socket, 'message', { text: 'hello <img src=x onerror=alert(1)>', sender: 'bob', clientId: 'c-1' });
+    const ack = await emitAck(alice.socket, 'message', {
+      text: 'hello <img src=x onerror=alert(1)>',
+      sender: 'bob',
+      clientId: 'c-1',
+    });
     expect(ack.success).toBe(true);
     const stored = ack.message as Message;
-    expect(stored).toMatchObject({ seq: 1, roomId: name, sender: alice.username, text: 'hello <img src=x onerror=alert(1)>', clientId: 'c-1' });
+    expect(stored).toMatchObject({
+      seq: 1,
+      roomId: name,
+      sender: alice.username,
+      text: 'hello <img src=x onerror=alert(1)>',
+      clientId: 'c-1',
+    });
     expect(typeof stored.id).toBe('string');
     expect(Date.parse(stored.timestamp)).not.toBeNaN();
     expect(await bobGets).toEqual(stored);
@@ -140,7 +179,10 @@ describe('messages', () => {
 
   it('refuses a message outside a room', async () => {
     const alice = await user();
-    expect(await emitAck(alice.socket, 'message', { text: 'hi' })).toMatchObject({ success: false, code: 'not_in_room' });
+    expect(await emitAck(alice.socket, 'message', { text: 'hi' })).toMatchObject({
+      success: false,
+      code: 'not_in_room',
+    });
   });
 
   it('leaves the previous room on join', async () => {
@@ -158,7 +200,11 @@ describe('messages', () => {
     await new Promise((r) => setTimeout(r, 150));
     expect(heard).toHaveLength(0);
     await eventually(async () => (await emitAck(bob.socket, 'room-stats')).rooms !== undefined, 'stats');
-    const stats = (await emitAck(bob.socket, 'room-stats')).rooms as { name: string; members: number; latestSeq: number }[];
+    const stats = (await emitAck(bob.socket, 'room-stats')).rooms as {
+      name: string;
+      members: number;
+      latestSeq: number;
+    }[];
     expect(stats.find((r) => r.name === first)).toEqual({ name: first, members: 1, latestSeq: 1 });
     expect(stats.find((r) => r.name === second)).toEqual({ name: second, members: 1, latestSeq: 0 });
   });
@@ -219,8 +265,12 @@ describe('history', () => {
     expect((await getJson(url)).status).toBe(401);
     expect((await getJson(`${url}?limit=0`, alice.cookie)).body).toMatchObject({ code: 'invalid_payload' });
     expect((await getJson(`${url}?before=x`, alice.cookie)).status).toBe(400);
-    expect((await getJson(`${a.url}/api/rooms/${encodeURIComponent('a:b')}/messages`, alice.cookie)).status).toBe(400);
-    expect((await getJson(`${a.url}/api/rooms/Missing%20room/messages`, alice.cookie)).body).toMatchObject({ code: 'room_not_found' });
+    expect(
+      (await getJson(`${a.url}/api/rooms/${encodeURIComponent('a:b')}/messages`, alice.cookie)).status,
+    ).toBe(400);
+    expect((await getJson(`${a.url}/api/rooms/Missing%20room/messages`, alice.cookie)).body).toMatchObject({
+      code: 'room_not_found',
+    });
   });
 
   it('catches up after `since` exactly, or says it could not', async () => {
@@ -237,12 +287,17 @@ describe('history', () => {
     expect((await missed).map((m) => m.seq)).toEqual([4, 3]);
 
     const none = nextEvent<Message[]>(bob.socket, 'previous-messages');
-    expect(await emitAck(bob.socket, 'join-room', { room: name, since: 4 })).toMatchObject({ recovered: true });
+    expect(await emitAck(bob.socket, 'join-room', { room: name, since: 4 })).toMatchObject({
+      recovered: true,
+    });
     expect(await none).toEqual([]);
 
     for (let i = 5; i <= 20; i++) await emitAck(alice.socket, 'message', { text: `m${i}` });
     const gap = nextEvent<Message[]>(bob.socket, 'previous-messages');
-    expect(await emitAck(bob.socket, 'join-room', { room: name, since: 3 })).toMatchObject({ recovered: false, latestSeq: 20 });
+    expect(await emitAck(bob.socket, 'join-room', { room: name, since: 3 })).toMatchObject({
+      recovered: false,
+      latestSeq: 20,
+    });
     expect((await gap).map((m) => m.seq)).toEqual([20, 19, 18, 17, 16]);
   });
 });
@@ -256,7 +311,10 @@ describe('presence', () => {
     sockets.push(tab2);
     const bob = await user(b);
     const who = async () => (await emitAck(bob.socket, 'who')).users as string[];
-    await eventually(async () => (await who()).includes(alice.username) && (await who()).includes(bob.username), 'both online');
+    await eventually(
+      async () => (await who()).includes(alice.username) && (await who()).includes(bob.username),
+      'both online',
+    );
     expect((await who()).filter((u) => u === alice.username)).toHaveLength(1);
 
     const counts = record<{ room: string; count: number }>(bob.socket, 'room-users');
@@ -268,7 +326,11 @@ describe('presence', () => {
 
     tab2.close();
     await new Promise((r) => setTimeout(r, 300));
-    expect((await emitAck(bob.socket, 'room-stats')).rooms).toContainEqual({ name, members: 2, latestSeq: 0 });
+    expect((await emitAck(bob.socket, 'room-stats')).rooms).toContainEqual({
+      name,
+      members: 2,
+      latestSeq: 0,
+    });
     alice.socket.close();
     await eventually(() => counts.at(-1)?.count === 1, 'room-users back to 1');
     await eventually(async () => !(await who()).includes(alice.username), 'alice offline');

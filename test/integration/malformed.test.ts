@@ -52,15 +52,18 @@ afterAll(async () => {
 });
 
 describe('malformed payloads', () => {
-  it.each(['create-room', 'join-room', 'message'])('%s answers every bad payload with an error ack', async (event) => {
-    for (const value of BAD_VALUES) {
-      // `message` before any join must fail too (not_in_room or invalid_payload).
-      const ack = await emitAck(socket, event, value);
-      expect(ack.success, `${event} ${JSON.stringify(value)?.slice(0, 40)}`).toBe(false);
-      expect(['invalid_payload', 'not_in_room', 'room_not_found', 'room_exists']).toContain(ack.code);
-      expect(typeof ack.error).toBe('string');
-    }
-  });
+  it.each(['create-room', 'join-room', 'message'])(
+    '%s answers every bad payload with an error ack',
+    async (event) => {
+      for (const value of BAD_VALUES) {
+        // `message` before any join must fail too (not_in_room or invalid_payload).
+        const ack = await emitAck(socket, event, value);
+        expect(ack.success, `${event} ${JSON.stringify(value)?.slice(0, 40)}`).toBe(false);
+        expect(['invalid_payload', 'not_in_room', 'room_not_found', 'room_exists']).toContain(ack.code);
+        expect(typeof ack.error).toBe('string');
+      }
+    },
+  );
 
   it('answers bad payloads to message while in a room, and still serves good ones', async () => {
     expect((await emitAck(socket, 'join-room', room)).success).toBe(true);
@@ -68,12 +71,18 @@ describe('malformed payloads', () => {
       const ack = await emitAck(socket, 'message', value);
       expect(ack).toMatchObject({ success: false, code: 'invalid_payload' });
     }
-    expect(await emitAck(socket, 'message', { text: 'still fine' })).toMatchObject({ success: true, message: { text: 'still fine' } });
+    expect(await emitAck(socket, 'message', { text: 'still fine' })).toMatchObject({
+      success: true,
+      message: { text: 'still fine' },
+    });
   });
 
   it('answers extra arguments, unknown events and typing garbage without breaking', async () => {
     expect((await emitAck(socket, 'join-room', room, 'extra', 3)).success).toBe(true);
-    expect(await emitAck(socket, 'no-such-event', { a: 1 })).toMatchObject({ success: false, code: 'invalid_payload' });
+    expect(await emitAck(socket, 'no-such-event', { a: 1 })).toMatchObject({
+      success: false,
+      code: 'invalid_payload',
+    });
     for (const value of BAD_VALUES) socket.emit('typing', value);
     socket.emit('message', { text: 'no ack requested' });
     expect((await emitAck(socket, 'who')).success).toBe(true);

@@ -20,18 +20,27 @@ describe('health, readiness, metrics, status, static', () => {
 
   it('serves /metrics and /api/status only with the operator token', async () => {
     expect((await getJson(`${app.url}/metrics`)).status).toBe(401);
-    expect((await getJson(`${app.url}/metrics`, undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await getJson(`${app.url}/metrics`, undefined, { authorization: 'Bearer wrong' })).status).toBe(
+      401,
+    );
     const { cookie } = await signUp(app.url);
     const socket = await connect(app.url, cookie);
     await emitAck(socket, 'who');
     const res = await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     const text = await res.text();
     expect(res.status).toBe(200);
-    for (const name of ['chat_sockets_connected', 'chat_acks_total', 'chat_redis_command_seconds', 'nodejs_eventloop_lag_p99_seconds']) {
+    for (const name of [
+      'chat_sockets_connected',
+      'chat_acks_total',
+      'chat_redis_command_seconds',
+      'nodejs_eventloop_lag_p99_seconds',
+    ]) {
       expect(text).toContain(name);
     }
     expect(text).toMatch(/chat_sockets_connected\{[^}]*\} 1/);
-    const status = await getJson(`${app.url}/api/status`, undefined, { authorization: `Bearer ${METRICS_TOKEN}` });
+    const status = await getJson(`${app.url}/api/status`, undefined, {
+      authorization: `Bearer ${METRICS_TOKEN}`,
+    });
     expect(status.body.success).toBe(true);
     expect((status.body.instances as { id: string }[]).length).toBeGreaterThanOrEqual(1);
     socket.close();

@@ -43,7 +43,9 @@ describe('rate limits shared by all instances', () => {
     const room = `Limited ${Date.now()}`;
     await emitAck(socket, 'create-room', room);
     await emitAck(socket, 'join-room', room);
-    const acks = await Promise.all(Array.from({ length: 10 }, (_, i) => emitAck(socket, 'message', { text: `flood ${i}` })));
+    const acks = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => emitAck(socket, 'message', { text: `flood ${i}` })),
+    );
     const ok = acks.filter((x) => x.success).length;
     const limited = acks.filter((x) => x.code === 'rate_limited');
     expect(ok).toBeGreaterThanOrEqual(3);
@@ -60,17 +62,26 @@ describe('rate limits shared by all instances', () => {
     const stamp = Date.now();
     expect((await emitAck(s1, 'create-room', `Lim A ${stamp}`)).success).toBe(true);
     expect((await emitAck(s2, 'create-room', `Lim B ${stamp}`)).success).toBe(true);
-    expect(await emitAck(s1, 'create-room', `Lim C ${stamp}`)).toMatchObject({ success: false, code: 'rate_limited' });
+    expect(await emitAck(s1, 'create-room', `Lim C ${stamp}`)).toMatchObject({
+      success: false,
+      code: 'rate_limited',
+    });
     s1.close();
     s2.close();
   });
 
   it('limits registrations and socket connections per address', async () => {
-    const strict = await startApp({ name: 'limits-strict', env: { ...LIMITS, RL_REGISTER_PER_IP: '2', RL_CONNECT_PER_IP_PER_MIN: '2' } });
+    const strict = await startApp({
+      name: 'limits-strict',
+      env: { ...LIMITS, RL_REGISTER_PER_IP: '2', RL_CONNECT_PER_IP_PER_MIN: '2' },
+    });
     try {
       const first = await signUp(strict.url);
       await signUp(strict.url);
-      const third = await postJson(`${strict.url}/auth/register`, { username: uniqueUser('Third'), password: 'password123' });
+      const third = await postJson(`${strict.url}/auth/register`, {
+        username: uniqueUser('Third'),
+        password: 'password123',
+      });
       expect(third.status).toBe(429);
       const s1 = await connect(strict.url, first.cookie);
       const s2 = await connect(strict.url, first.cookie);

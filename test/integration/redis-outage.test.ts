@@ -5,7 +5,16 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisProcess } from '../../src/cli/processes.js';
 import type { Message } from '../../src/store/messages.js';
-import { connect, emitAck, eventually, getJson, nextEvent, signUp, startApp, type TestApp } from '../helpers/app.js';
+import {
+  connect,
+  emitAck,
+  eventually,
+  getJson,
+  nextEvent,
+  signUp,
+  startApp,
+  type TestApp,
+} from '../helpers/app.js';
 
 let dir: string;
 let redis: RedisProcess;
@@ -52,11 +61,16 @@ describe('Redis goes away and comes back (AOF on)', () => {
     expect((await getJson(`${a.url}/healthz`)).status).toBe(200);
 
     const started = Date.now();
-    expect(await emitAck(alice.socket, 'message', { text: 'lost?', clientId: 'during-outage' })).toMatchObject({
+    expect(
+      await emitAck(alice.socket, 'message', { text: 'lost?', clientId: 'during-outage' }),
+    ).toMatchObject({
       success: false,
       code: 'unavailable',
     });
-    expect(await emitAck(bob.socket, 'join-room', room)).toMatchObject({ success: false, code: 'unavailable' });
+    expect(await emitAck(bob.socket, 'join-room', room)).toMatchObject({
+      success: false,
+      code: 'unavailable',
+    });
     expect(Date.now() - started).toBeLessThan(3000);
     const login = await fetch(`${a.url}/auth/login`, {
       method: 'POST',
@@ -75,13 +89,20 @@ describe('Redis goes away and comes back (AOF on)', () => {
 
     // Users, sessions, rooms and history survived; the retry of the unsent message is stored once.
     expect((await getJson(`${b.url}/auth/me`, alice.cookie)).status).toBe(200);
-    const heard = nextEvent<Message>(bob.socket, 'chat-message', (m) => m.clientId === 'during-outage', 10_000);
+    const heard = nextEvent<Message>(
+      bob.socket,
+      'chat-message',
+      (m) => m.clientId === 'during-outage',
+      10_000,
+    );
     const retry = await emitAck(alice.socket, 'message', { text: 'lost?', clientId: 'during-outage' });
     expect(retry).toMatchObject({ success: true, duplicate: false, message: { seq: 2 } });
     // The adapter re-subscribed: the live message crossed instances with no instance restarted.
     expect((await heard).seq).toBe(2);
     const page = await getJson(`${a.url}/api/rooms/${encodeURIComponent(room)}/messages`, alice.cookie);
     expect((page.body.messages as Message[]).map((m) => m.text)).toEqual(['lost?', 'before the outage']);
-    expect((await emitAck(bob.socket, 'who')).users).toEqual(expect.arrayContaining([alice.username, bob.username]));
+    expect((await emitAck(bob.socket, 'who')).users).toEqual(
+      expect.arrayContaining([alice.username, bob.username]),
+    );
   });
 });

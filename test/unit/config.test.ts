@@ -73,12 +73,16 @@ describe('loadConfig', () => {
   it('requires a real SESSION_SECRET in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SESSION_SECRET/);
     expect(() => loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'short' })).toThrow(/SESSION_SECRET/);
-    expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(32) }).sessionSecretIsDefault).toBe(false);
+    expect(
+      loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(32) }).sessionSecretIsDefault,
+    ).toBe(false);
   });
 
   it('refuses inconsistent history and presence settings and bad origins', () => {
     expect(() => loadConfig({ HISTORY_SIZE: '10', HISTORY_ON_JOIN: '20' })).toThrow(/HISTORY_ON_JOIN/);
-    expect(() => loadConfig({ PRESENCE_LEASE_MS: '3000', PRESENCE_HEARTBEAT_MS: '2000' })).toThrow(/PRESENCE_HEARTBEAT_MS/);
+    expect(() => loadConfig({ PRESENCE_LEASE_MS: '3000', PRESENCE_HEARTBEAT_MS: '2000' })).toThrow(
+      /PRESENCE_HEARTBEAT_MS/,
+    );
     expect(() => loadConfig({ ALLOWED_ORIGINS: 'not a url' })).toThrow(/ALLOWED_ORIGINS/);
   });
 });

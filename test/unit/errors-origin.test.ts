@@ -8,17 +8,23 @@ const req = (headers: Record<string, string>) => ({ headers }) as unknown as Inc
 describe('origin check', () => {
   it('allows same origin, including the port', () => {
     expect(isAllowedOrigin(req({ host: 'localhost:8080', origin: 'http://localhost:8080' }), [])).toBe(true);
-    expect(isAllowedOrigin(req({ host: 'chat.example.com', origin: 'https://chat.example.com' }), [])).toBe(true);
+    expect(isAllowedOrigin(req({ host: 'chat.example.com', origin: 'https://chat.example.com' }), [])).toBe(
+      true,
+    );
   });
 
   it('refuses another host or port', () => {
     expect(isAllowedOrigin(req({ host: 'localhost:8080', origin: 'http://localhost:9999' }), [])).toBe(false);
-    expect(isAllowedOrigin(req({ host: 'chat.example.com', origin: 'https://evil.example' }), [])).toBe(false);
+    expect(isAllowedOrigin(req({ host: 'chat.example.com', origin: 'https://evil.example' }), [])).toBe(
+      false,
+    );
     expect(isAllowedOrigin(req({ host: 'chat.example.com', origin: 'null' }), [])).toBe(false);
   });
 
   it('allows listed origins and requests with no Origin (non-browser clients)', () => {
-    expect(isAllowedOrigin(req({ host: 'a:1', origin: 'https://app.example.com' }), ['https://app.example.com'])).toBe(true);
+    expect(
+      isAllowedOrigin(req({ host: 'a:1', origin: 'https://app.example.com' }), ['https://app.example.com']),
+    ).toBe(true);
     expect(isAllowedOrigin(req({ host: 'a:1' }), [])).toBe(true);
   });
 });

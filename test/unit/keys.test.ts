@@ -34,13 +34,22 @@ describe('keys', () => {
   });
 
   it('keeps one room on one cluster slot', () => {
-    const tags = new Set([k.roomMessages('Gen eral'), k.roomSeq('Gen eral'), k.roomDedupe('Gen eral', 'bob', 'x')].map(hashTag));
+    const tags = new Set(
+      [k.roomMessages('Gen eral'), k.roomSeq('Gen eral'), k.roomDedupe('Gen eral', 'bob', 'x')].map(hashTag),
+    );
     expect([...tags]).toEqual(['Gen eral']);
   });
 
   it('keeps all presence keys on one slot', () => {
     const tags = new Set(
-      [k.presenceOnline, k.presenceRoom('a'), k.presenceInstance('i'), k.presenceLeases, k.presenceInfo, k.presenceVersion].map(hashTag),
+      [
+        k.presenceOnline,
+        k.presenceRoom('a'),
+        k.presenceInstance('i'),
+        k.presenceLeases,
+        k.presenceInfo,
+        k.presenceVersion,
+      ].map(hashTag),
     );
     expect([...tags]).toEqual(['presence']);
   });

@@ -80,9 +80,20 @@ describe('join, message, typing, history', () => {
 
   it('takes message text up to 2000 characters with an optional clientId', () => {
     expect(parse(messageSchema, { text: 'hi' })).toEqual({ text: 'hi' });
-    expect(parse(messageSchema, { text: ' x ', clientId: 'a-b_C9' })).toEqual({ text: ' x ', clientId: 'a-b_C9' });
+    expect(parse(messageSchema, { text: ' x ', clientId: 'a-b_C9' })).toEqual({
+      text: ' x ',
+      clientId: 'a-b_C9',
+    });
     expect(parse(messageSchema, { text: 'y'.repeat(2000) }).text).toHaveLength(2000);
-    for (const bad of [{ text: '' }, { text: '   ' }, { text: 'y'.repeat(2001) }, { text: 5 }, { text: 'x', clientId: 'a b' }, 'hi', null]) {
+    for (const bad of [
+      { text: '' },
+      { text: '   ' },
+      { text: 'y'.repeat(2001) },
+      { text: 5 },
+      { text: 'x', clientId: 'a b' },
+      'hi',
+      null,
+    ]) {
       expect(fails(() => parse(messageSchema, bad))).toBe(true);
     }
   });

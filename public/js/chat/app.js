@@ -1,0 +1,482 @@
+import { byId, flash } from '../lib/dom.js';
+import { NetworkError, requestJson } from '../lib/http.js';
+import { ConnectionBanner } from './banner.js';
+import { joinError, sendError } from './error-text.js';
+import { sameUser } from './format.js';
+import { MessageList } from './message-list.js';
+import { OlderHistory } from './older-history.js';
+import { Outbox } from './outbox.js';
+import { Presence } from './presence.js';
+import { RoomForm } from './room-form.js';
+import { RoomList } from './rooms.js';
+import { ask } from './socket-ask.js';
+import { TypingIndicator, TypingNotifier } from './typing.js';
+import { UnreadTracker } from './unread.js';
+
+/** @typedef {import('./types.js').Message} Message */
+/** @typedef {import('./types.js').OutboxEntry} OutboxEntry */
+/** @typedef {import('./types.js').Fail} Fail */
+
+const AUTH_URL = '/auth.html';
+const APP_NAME = 'Relay Chat';
+const STATS_INTERVAL_MS = 5000;
+const NOTICE_MS = 8000;
+const JOIN_RETRY_MS = 2000;
+const RECONNECT_BASE_MS = 1000;
+const RECONNECT_MAX_MS = 30_000;
+const ROOM_STORAGE_KEY = 'relay-chat.room';
+const NOT_RECOVERED = 'Some messages could not be recovered while you were offline.';
+
+/** Leaves for the sign-in page; `replace` so Back does not return to a signed-out chat. */
+export function goToSignIn() {
+  window.location.replace(AUTH_URL);
+}
+
+/**
+ * Creates the Socket.IO connection. WebSocket first: it needs no sticky sessions, so it works behind
+ * any load balancer; long-polling remains as a fallback for networks that block WebSockets.
+ */
+function connectSocket() {
+  return io({ transports: ['websocket', 'polling'], tryAllTransports: true });
+}
+
+/** Whether a payload is a plain object (socket payloads are untrusted input). */
+function isObject(value) {
+  return typeof value === 'object' && value !== null;
+}
+
+/** The signed-in chat page: wires the socket, the sidebar, the message log and the composer. */
+export class ChatApp {
+  /** Room being shown (or about to be), null before the first pick. */
+  room = null;
+  /** Whether the server confirmed the join of `room` on the current connection. */
+  joined = false;
+  #joining = false;
+  /** Whether `room` got a join ack before, so a re-join can ask only for what was missed. */
+  #historyLoaded = false;
+  #joinToken = 0;
+  #focusAfterJoin = false;
+  #leaving = false;
+  #roomsSeeded = false;
+  #reconnectAttempts = 0;
+  #unseen = 0;
+
+  /** @param {string} me  the signed-in username, from GET /auth/me */
+  constructor(me) {
+    this.me = me;
+    this.ui = {
+      userName: byId('user-name'),
+      logout: byId('logout-button'),
+      currentRoom: byId('current-room'),
+      roomCount: byId('room-count'),
+      chatBox: byId('chat-box'),
+      chatEmpty: byId('chat-empty'),
+      jumpLatest: byId('jump-latest'),
+      messageForm: byId('message-form'),
+      messageInput: byId('message-input'),
+      sendButton: byId('send-button'),
+      notice: byId('chat-notice'),
+    };
+    this.socket = connectSocket();
+    this.banner = new ConnectionBanner(byId('connection-banner'));
+    this.messages = new MessageList(this.ui.chatBox, {
+      me,
+      onRetry: (clientId) => this.outbox.send(clientId),
+      onChange: () => this.#renderEmptyState(),
+    });
+    this.outbox = new Outbox({
+      emitMessage: (payload) => ask(this.socket, 'message', payload),
+      canSend: (room) => this.socket.connected && this.joined && room === this.room,
+      onConfirmed: (entry, message) => this.#onOwnConfirmed(entry, message),
+      onStateChange: (entry, fail) => this.#onDeliveryState(entry, fail),
+    });
+    this.older = new OlderHistory({
+      button: byId('load-older'),
+      focusFallback: this.ui.chatBox,
+      messages: this.messages,
+      currentRoom: () => this.room,
+      onOlder: (older) => {
+        const valid = older.filter(isObject);
+        this.#confirmOwn(valid);
+        this.messages.prepend(valid);
+      },
+      onUnauthorized: () => this.#leave(),
+      notify: (text) => this.#notify(text),
+    });
+    this.rooms = new RoomList(byId('room-list'), (name) => this.selectRoom(name));
+    this.roomForm = new RoomForm({
+      form: byId('create-room-form'),
+      input: byId('room-input'),
+      button: byId('create-room'),
+      error: byId('room-error'),
+      create: (name) => ask(this.socket, 'create-room', name),
+      onCreated: (name) => this.selectRoom(name),
+    });
+    this.unread = new UnreadTracker();
+    this.presence = new Presence({
+      countEl: byId('online-count'),
+      listEl: byId('online-users-list'),
+      me,
+      fetchUsers: () => ask(this.socket, 'who'),
+    });
+    this.typingIndicator = new TypingIndicator(byId('typing-indicator'), me);
+    this.typingNotifier = new TypingNotifier((typing) => {
+      if (this.socket.connected && this.joined) this.socket.emit('typing', typing);
+    });
+  }
+
+  start() {
+    this.ui.userName.textContent = this.me;
+    this.banner.connecting();
+    this.#bindSocket();
+    this.#bindDom();
+    window.setInterval(() => this.#pollStats(), STATS_INTERVAL_MS);
+  }
+
+  // ---- connection -------------------------------------------------------------------------
+
+  #bindSocket() {
+    const { socket } = this;
+    socket.on('connect', () => this.#onConnect());
+    socket.on('disconnect', (reason) => this.#onDisconnect(reason));
+    socket.on('connect_error', (error) => this.#onConnectError(error));
+    socket.on('update-rooms', (rooms) => this.#onUpdateRooms(rooms));
+    socket.on('previous-messages', (messages) => this.#onPreviousMessages(messages));
+    socket.on('chat-message', (message) => this.#onChatMessage(message));
+    socket.on('onlineUsers', (count) => this.presence.setCount(Number(count)));
+    socket.on('room-users', (event) => this.#onRoomUsers(event));
+    socket.on('typing', (event) => {
+      if (isObject(event) && event.room === this.room) this.typingIndicator.update(event);
+    });
+  }
+
+  #onConnect() {
+    this.#reconnectAttempts = 0;
+    this.banner.connected();
+    if (!this.room) this.#restoreRoom();
+    // After a reconnect only what was missed is asked for; the server dedupes by seq anyway.
+    if (this.room) this.#join(this.#historyLoaded ? this.messages.lastSeq : undefined);
+    this.#pollStats();
+    this.presence.requestRefresh();
+  }
+
+  #onDisconnect(reason) {
+    this.joined = false;
+    this.#joining = false;
+    this.typingNotifier.reset();
+    this.typingIndicator.clear();
+    if (this.#leaving) return;
+    if (reason === 'io server disconnect') {
+      // Logged out (here or in another tab): the session is gone, a reconnect would be refused.
+      this.#leave();
+      return;
+    }
+    this.banner.reconnecting();
+  }
+
+  #onConnectError(error) {
+    if (error?.message === 'unauthorized') {
+      this.#leave();
+      return;
+    }
+    if (error?.message === 'forbidden_origin') {
+      this.banner.error('This address is not allowed to connect to the chat server.');
+      return;
+    }
+    this.banner.reconnecting();
+    // A refusal by the server's middleware stops Socket.IO's own retries; keep trying with backoff.
+    if (!this.socket.active) this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect() {
+    this.#reconnectAttempts += 1;
+    const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#reconnectAttempts);
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    window.setTimeout(() => {
+      if (!this.socket.connected && !this.socket.active && !this.#leaving) this.socket.connect();
+    }, delay);
+  }
+
+  /** Ends the chat for good (signed out or session gone). */
+  #leave() {
+    this.#leaving = true;
+    this.socket.disconnect();
+    goToSignIn();
+  }
+
+  async #logout() {
+    this.#leaving = true; // the server's "io server disconnect" is expected from here on
+    this.ui.logout.disabled = true;
+    try {
+      await requestJson('/auth/logout', { method: 'POST' });
+    } catch (error) {
+      if (!(error instanceof NetworkError)) throw error;
+      this.#leaving = false;
+      this.ui.logout.disabled = false;
+      this.#notify('Could not reach the server to log out. Please try again.');
+      return;
+    }
+    this.#leave();
+  }
+
+  // ---- rooms --------------------------------------------------------------------------------
+
+  /** A user's pick of a room (click, or after creating it). */
+  selectRoom(rawName) {
+    const name = rawName.trim().normalize('NFC'); // the server's canonical form of room names
+    this.#focusAfterJoin = true;
+    if (name === this.room && (this.joined || this.#joining)) {
+      if (this.joined) this.ui.messageInput.focus();
+      return;
+    }
+    if (name !== this.room) this.#enterRoom(name);
+    if (this.socket.connected) this.#join(undefined);
+  }
+
+  /** Reopens the room of the previous page load in this tab. */
+  #restoreRoom() {
+    const name = window.sessionStorage.getItem(ROOM_STORAGE_KEY);
+    if (name) this.#enterRoom(name);
+  }
+
+  /** Switches the view to `name`; the join itself is #join's job. */
+  #enterRoom(name) {
+    if (this.room) this.unread.markRead(this.room, this.messages.lastSeq);
+    this.typingNotifier.stop();
+    this.room = name;
+    this.joined = false;
+    this.#joining = false;
+    this.#historyLoaded = false;
+    window.sessionStorage.setItem(ROOM_STORAGE_KEY, name);
+
+    this.messages.clear();
+    for (const entry of this.outbox.forRoom(name)) this.messages.addOutgoing(entry);
+    this.typingIndicator.clear();
+    this.ui.currentRoom.textContent = name;
+    this.ui.currentRoom.classList.remove('placeholder');
+    this.#setRoomCount(null);
+    this.ui.jumpLatest.hidden = true;
+    this.rooms.setActive(name);
+    this.rooms.setUnread(name, 0);
+    this.#setComposerEnabled(false);
+    this.older.reset();
+    this.#updateTitle();
+  }
+
+  /** Back to "no room" (the room vanished or cannot be joined). */
+  #exitRoom() {
+    window.sessionStorage.removeItem(ROOM_STORAGE_KEY);
+    this.room = null;
+    this.joined = false;
+    this.#joining = false;
+    this.messages.clear();
+    this.typingIndicator.clear();
+    this.ui.currentRoom.textContent = 'No room selected';
+    this.ui.currentRoom.classList.add('placeholder');
+    this.#setRoomCount(null);
+    this.rooms.setActive(null);
+    this.#setComposerEnabled(false);
+    this.older.update();
+    this.#updateTitle();
+  }
+
+  /**
+   * Joins `this.room`. With `since` the server sends only messages after it (a re-join);
+   * previous-messages arrive before the ack. A newer join supersedes this one.
+   * @param {number | undefined} since
+   */
+  async #join(since) {
+    const room = this.room;
+    const token = ++this.#joinToken;
+    this.#joining = true;
+    const ack = await ask(this.socket, 'join-room', since === undefined ? room : { room, since });
+    if (token !== this.#joinToken || room !== this.room) return;
+    this.#joining = false;
+    if (!ack?.success) {
+      this.#onJoinFailed(room, since, ack);
+      return;
+    }
+    this.joined = true;
+    this.#historyLoaded = true;
+    this.#setComposerEnabled(true);
+    this.#setRoomCount(Number(ack.count));
+    this.unread.markRead(room, Math.max(Number(ack.latestSeq) || 0, this.messages.lastSeq));
+    this.rooms.setUnread(room, 0);
+    this.older.update();
+    if (since !== undefined && ack.recovered === false) this.banner.notice(NOT_RECOVERED);
+    this.outbox.resendPending(room);
+    if (this.#focusAfterJoin) this.ui.messageInput.focus();
+    this.#focusAfterJoin = false;
+  }
+
+  /** @param {Fail} ack */
+  #onJoinFailed(room, since, ack) {
+    if (ack?.code === 'disconnected') return; // the next connect re-joins
+    if (ack?.code === 'room_not_found') {
+      this.#notify(`The room “${room}” does not exist any more.`);
+      this.#exitRoom();
+      return;
+    }
+    if (ack?.code === 'timeout') {
+      window.setTimeout(() => {
+        if (this.room === room && !this.joined && !this.#joining && this.socket.connected) this.#join(since);
+      }, JOIN_RETRY_MS);
+      return;
+    }
+    this.#notify(joinError(ack, room));
+  }
+
+  #onUpdateRooms(rooms) {
+    if (!Array.isArray(rooms)) return;
+    const added = this.rooms.render(rooms);
+    // Rooms that appear while we are online are new to us: all their messages count as unread.
+    if (this.#roomsSeeded) for (const name of added) this.unread.seedNew(name);
+    this.#roomsSeeded = true;
+  }
+
+  #onRoomUsers(event) {
+    if (!isObject(event) || typeof event.room !== 'string') return;
+    const count = Number(event.count);
+    this.rooms.setMembers(event.room, count);
+    if (event.room === this.room) this.#setRoomCount(count);
+  }
+
+  /** Unread badges and member counts for every room (events only cover the current room). */
+  async #pollStats() {
+    if (!this.socket.connected) return;
+    const ack = await ask(this.socket, 'room-stats');
+    if (!ack?.success || !Array.isArray(ack.rooms)) return;
+    for (const stats of ack.rooms) {
+      if (!isObject(stats) || typeof stats.name !== 'string') continue;
+      const isCurrent = stats.name === this.room;
+      this.rooms.setMembers(stats.name, Number(stats.members));
+      if (isCurrent && this.joined) this.#setRoomCount(Number(stats.members));
+      const latestSeq = Number(stats.latestSeq);
+      if (!Number.isFinite(latestSeq)) continue;
+      const unread = this.unread.update(stats.name, latestSeq, isCurrent);
+      this.rooms.setUnread(stats.name, isCurrent ? 0 : unread);
+    }
+  }
+
+  // ---- messages -----------------------------------------------------------------------------
+
+  /** @param {unknown} messages  newest first, for the room just joined */
+  #onPreviousMessages(messages) {
+    if (!Array.isArray(messages) || !this.room) return;
+    const forRoom = messages.filter((message) => isObject(message) && message.roomId === this.room);
+    this.#confirmOwn(forRoom);
+    this.messages.add(forRoom);
+    this.unread.markRead(this.room, this.messages.lastSeq);
+    this.older.update();
+  }
+
+  /** @param {Message} message */
+  #onChatMessage(message) {
+    if (!isObject(message) || message.roomId !== this.room) return;
+    const wasAtBottom = this.messages.isPinned;
+    this.#confirmOwn([message]);
+    if (this.messages.add([message]).length === 0) return;
+    this.typingIndicator.remove(message.sender);
+    this.unread.markRead(this.room, message.seq);
+    if (!wasAtBottom) this.ui.jumpLatest.hidden = false;
+    if (document.hidden) {
+      this.#unseen += 1;
+      this.#updateTitle();
+    }
+  }
+
+  /** Our own messages seen in a broadcast or history are stored: stop re-sending them. */
+  #confirmOwn(messages) {
+    for (const message of messages) {
+      if (message.clientId && sameUser(message.sender, this.me)) this.outbox.confirm(message.clientId);
+    }
+  }
+
+  #send(event) {
+    event.preventDefault();
+    const text = this.ui.messageInput.value;
+    if (!this.room || text.trim() === '') return;
+    const entry = this.outbox.add(this.room, text);
+    this.messages.addOutgoing(entry);
+    this.outbox.send(entry.clientId);
+    this.ui.messageInput.value = '';
+    this.typingNotifier.stop();
+    this.ui.messageInput.focus();
+  }
+
+  /**
+   * @param {OutboxEntry} entry
+   * @param {Message} message
+   */
+  #onOwnConfirmed(entry, message) {
+    if (entry.room !== this.room) return;
+    this.messages.confirm(message);
+    this.unread.markRead(this.room, message.seq);
+  }
+
+  /**
+   * @param {OutboxEntry} entry
+   * @param {Fail | null} fail
+   */
+  #onDeliveryState(entry, fail) {
+    if (entry.room !== this.room) return;
+    this.messages.setDeliveryState(entry.clientId, entry.state, fail?.error ?? '');
+    if (entry.state !== 'failed' || !fail) return;
+    this.#notify(sendError(fail));
+  }
+
+  // ---- page chrome --------------------------------------------------------------------------
+
+  #bindDom() {
+    const { ui } = this;
+    ui.messageForm.addEventListener('submit', (event) => this.#send(event));
+    ui.messageInput.addEventListener('input', () => this.typingNotifier.onInput(ui.messageInput.value));
+    ui.logout.addEventListener('click', () => this.#logout());
+    ui.jumpLatest.addEventListener('click', () => {
+      this.messages.scrollToBottom();
+      ui.jumpLatest.hidden = true;
+      ui.messageInput.focus();
+    });
+    ui.chatBox.addEventListener('scroll', () => {
+      if (this.messages.isNearBottom()) ui.jumpLatest.hidden = true;
+    });
+    document.addEventListener('visibilitychange', () => {
+      if (document.hidden) return;
+      this.#unseen = 0;
+      this.#updateTitle();
+    });
+  }
+
+  #setComposerEnabled(enabled) {
+    this.ui.messageInput.disabled = !enabled;
+    this.ui.sendButton.disabled = !enabled;
+  }
+
+  /** @param {number | null} count */
+  #setRoomCount(count) {
+    const el = this.ui.roomCount;
+    if (count === null || !Number.isFinite(count)) {
+      el.textContent = '';
+      delete el.dataset.count;
+      return;
+    }
+    el.textContent = `Members: ${count}`;
+    el.dataset.count = String(count);
+  }
+
+  #renderEmptyState() {
+    this.ui.chatEmpty.hidden = !this.messages.isEmpty;
+    this.ui.chatEmpty.textContent = this.room
+      ? 'No messages yet. Say hello!'
+      : 'Pick a room to start chatting.';
+  }
+
+  #updateTitle() {
+    const prefix = this.#unseen > 0 ? `(${this.#unseen}) ` : '';
+    document.title = this.room ? `${prefix}${this.room} · ${APP_NAME}` : APP_NAME;
+  }
+
+  #notify(text) {
+    flash(this.ui.notice, text, NOTICE_MS);
+  }
+}

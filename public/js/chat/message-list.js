@@ -1,0 +1,222 @@
+import {
+  confirmOutgoing,
+  createMessageElement,
+  createOutgoingElement,
+  showDeliveryState,
+} from './message-view.js';
+import { sameUser } from './format.js';
+
+/** @typedef {import('./types.js').Message} Message */
+/** @typedef {import('./types.js').OutboxEntry} OutboxEntry */
+
+const GROUP_WINDOW_MS = 5 * 60 * 1000;
+const STICKY_BOTTOM_PX = 80;
+
+/** Ascending by seq without mutating the input (previous-messages and history come newest first). */
+function bySeqAscending(messages) {
+  return [...messages].sort((a, b) => a.seq - b.seq);
+}
+
+/** Whether a payload looks like a stored message; anything else is ignored rather than rendered. */
+function isMessage(value) {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Number.isInteger(value.seq) &&
+    typeof value.text === 'string' &&
+    typeof value.sender === 'string'
+  );
+}
+
+/**
+ * The message log of the current room. Confirmed messages are kept sorted by seq; our unconfirmed
+ * ones (pending/failed) sit after them at the bottom until the server gives them a seq. Every seq
+ * and every own clientId is shown at most once.
+ */
+export class MessageList {
+  /** @type {Map<number, HTMLElement>} */
+  #bySeq = new Map();
+  /** @type {Map<string, HTMLElement>} */
+  #byClientId = new Map();
+  #lastSeq = 0;
+  #minSeq = Infinity;
+  /** Whether the reader was at the newest message when last seen scrolling. */
+  #pinned = true;
+
+  /**
+   * @param {HTMLElement} box        #chat-box
+   * @param {object} options
+   * @param {string} options.me
+   * @param {(clientId: string) => void} options.onRetry
+   * @param {() => void} options.onChange  called after any change (empty state, jump button)
+   */
+  constructor(box, { me, onRetry, onChange }) {
+    this.box = box;
+    this.me = me;
+    this.onChange = onChange;
+    box.addEventListener('scroll', () => (this.#pinned = this.isNearBottom()), { passive: true });
+    // Layout changes (Load older appearing, a notice, the mobile keyboard) shrink the log; a reader
+    // who was at the newest message stays there.
+    new window.ResizeObserver(() => this.#pinned && this.scrollToBottom()).observe(box);
+    box.addEventListener('click', (event) => {
+      const button = event.target instanceof HTMLElement ? event.target.closest('.retry-button') : null;
+      const clientId = button?.closest('.message-container')?.dataset.clientId;
+      if (clientId) onRetry(clientId);
+    });
+  }
+
+  /** Highest seq shown; the `since` of a re-join. */
+  get lastSeq() {
+    return this.#lastSeq;
+  }
+
+  /** Lowest seq shown; the `before` of "Load older" (Infinity when nothing is shown). */
+  get minSeq() {
+    return this.#minSeq;
+  }
+
+  get isEmpty() {
+    return this.box.childElementCount === 0;
+  }
+
+  /** Empties the log (room switch). */
+  clear() {
+    this.box.replaceChildren();
+    this.#bySeq.clear();
+    this.#byClientId.clear();
+    this.#lastSeq = 0;
+    this.#minSeq = Infinity;
+    this.#pinned = true;
+    this.onChange();
+  }
+
+  /** Whether new messages should scroll into view (the reader is at the newest ones). */
+  get isPinned() {
+    return this.#pinned;
+  }
+
+  isNearBottom() {
+    const { scrollHeight, scrollTop, clientHeight } = this.box;
+    return scrollHeight - scrollTop - clientHeight < STICKY_BOTTOM_PX;
+  }
+
+  scrollToBottom() {
+    this.box.scrollTop = this.box.scrollHeight;
+    this.#pinned = true;
+  }
+
+  /**
+   * Adds server messages in any order, skipping ones already shown; keeps the view pinned to the
+   * bottom if it was there. Returns the messages that were new.
+   * @param {Message[]} messages
+   * @returns {Message[]}
+   */
+  add(messages) {
+    const stick = this.#pinned;
+    const added = bySeqAscending(messages.filter(isMessage)).filter((message) => this.#addOne(message));
+    if (stick && added.length > 0) this.scrollToBottom();
+    if (added.length > 0) this.onChange();
+    return added;
+  }
+
+  /**
+   * Inserts older history above what is shown while keeping the visible messages where they are.
+   * @param {Message[]} messages
+   */
+  prepend(messages) {
+    const { scrollHeight, scrollTop } = this.box;
+    const added = bySeqAscending(messages.filter(isMessage)).filter((message) => this.#addOne(message));
+    this.box.scrollTop = scrollTop + (this.box.scrollHeight - scrollHeight);
+    if (added.length > 0) this.onChange();
+    return added;
+  }
+
+  /**
+   * Shows one of our messages as not yet confirmed, at the bottom.
+   * @param {OutboxEntry} entry
+   */
+  addOutgoing(entry) {
+    if (this.#byClientId.has(entry.clientId)) return;
+    const node = createOutgoingElement(entry, this.me);
+    this.#byClientId.set(entry.clientId, node);
+    this.box.append(node);
+    this.#regroup(node);
+    this.scrollToBottom();
+    this.onChange();
+  }
+
+  /** Reflects an outbox state change on its element, if that element is shown. */
+  setDeliveryState(clientId, state, reason = '') {
+    const node = this.#byClientId.get(clientId);
+    if (node && !node.dataset.seq) showDeliveryState(node, state, reason);
+  }
+
+  /**
+   * Confirms one of our messages with the stored version and moves it to its seq position.
+   * @param {Message} message
+   */
+  confirm(message) {
+    const node = message.clientId ? this.#byClientId.get(message.clientId) : undefined;
+    if (!node || node.dataset.seq) return;
+    if (this.#bySeq.has(message.seq)) {
+      // Already shown through another path (e.g. history after a reconnect): drop the duplicate.
+      this.#remove(node);
+      this.#byClientId.delete(message.clientId);
+      return;
+    }
+    const stick = this.#pinned;
+    this.#remove(node);
+    confirmOutgoing(node, message);
+    this.#place(node, message.seq);
+    if (stick) this.scrollToBottom();
+    this.onChange();
+  }
+
+  /** @param {Message} message */
+  #addOne(message) {
+    if (this.#bySeq.has(message.seq)) return false;
+    if (message.clientId && sameUser(message.sender, this.me)) {
+      const own = this.#byClientId.get(message.clientId);
+      if (own) {
+        this.confirm(message);
+        return false;
+      }
+    }
+    const node = createMessageElement(message, this.me);
+    if (message.clientId && sameUser(message.sender, this.me)) this.#byClientId.set(message.clientId, node);
+    this.#place(node, message.seq);
+    return true;
+  }
+
+  /** Inserts a confirmed element after the last one with a smaller seq (usually: at the end). */
+  #place(node, seq) {
+    let anchor = this.box.lastElementChild;
+    while (anchor && (!anchor.dataset.seq || Number(anchor.dataset.seq) > seq)) {
+      anchor = anchor.previousElementSibling;
+    }
+    if (anchor) anchor.after(node);
+    else this.box.prepend(node);
+    this.#bySeq.set(seq, node);
+    this.#lastSeq = Math.max(this.#lastSeq, seq);
+    this.#minSeq = Math.min(this.#minSeq, seq);
+    this.#regroup(node);
+    if (node.nextElementSibling) this.#regroup(node.nextElementSibling);
+  }
+
+  /** Detaches an element and fixes the grouping of the one that followed it. */
+  #remove(node) {
+    const next = node.nextElementSibling;
+    node.remove();
+    if (next) this.#regroup(next);
+  }
+
+  /** Hides the sender name when the previous message is by the same sender within 5 minutes. */
+  #regroup(node) {
+    const previous = node.previousElementSibling;
+    const grouped =
+      previous !== null &&
+      sameUser(previous.dataset.sender, node.dataset.sender) &&
+      Math.abs(Number(node.dataset.ts) - Number(previous.dataset.ts)) <= GROUP_WINDOW_MS;
+    node.classList.toggle('grouped', grouped);
+  }
+}

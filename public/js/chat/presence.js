@@ -1,0 +1,78 @@
+import { el } from '../lib/dom.js';
+import { sameUser } from './format.js';
+
+const WHO_MIN_INTERVAL_MS = 2000;
+
+/**
+ * The header's online count and the sidebar's cluster-wide user list. `onlineUsers` can fire on
+ * every connect/disconnect anywhere in the cluster, so the `who` refresh it triggers is throttled
+ * to one request per 2 s, with a trailing refresh so the last change is never missed.
+ */
+export class Presence {
+  #lastRefresh = 0;
+  #timer = 0;
+  #inFlight = false;
+
+  /**
+   * @param {object} deps
+   * @param {HTMLElement} deps.countEl  #online-count
+   * @param {HTMLElement} deps.listEl   #online-users-list
+   * @param {string} deps.me
+   * @param {() => Promise<any>} deps.fetchUsers  resolves to the `who` ack
+   */
+  constructor({ countEl, listEl, me, fetchUsers }) {
+    this.countEl = countEl;
+    this.listEl = listEl;
+    this.me = me;
+    this.fetchUsers = fetchUsers;
+  }
+
+  /** @param {number} count */
+  setCount(count) {
+    if (!Number.isFinite(count)) return;
+    this.countEl.textContent = `Online: ${count}`;
+    this.countEl.dataset.count = String(count);
+    this.requestRefresh();
+  }
+
+  /** Refreshes the list now if allowed, otherwise once the 2 s window has passed. */
+  requestRefresh() {
+    if (this.#timer) return;
+    const wait = Math.max(0, this.#lastRefresh + WHO_MIN_INTERVAL_MS - Date.now());
+    this.#timer = window.setTimeout(() => {
+      this.#timer = 0;
+      this.#refresh();
+    }, wait);
+  }
+
+  async #refresh() {
+    if (this.#inFlight) {
+      this.requestRefresh();
+      return;
+    }
+    this.#inFlight = true;
+    this.#lastRefresh = Date.now();
+    try {
+      const ack = await this.fetchUsers();
+      if (ack?.success && Array.isArray(ack.users)) this.#render(ack.users);
+    } finally {
+      this.#inFlight = false;
+    }
+  }
+
+  /** @param {string[]} users */
+  #render(users) {
+    const items = users
+      .filter((user) => typeof user === 'string')
+      .map((user) => {
+        const item = el('li', { text: user });
+        if (sameUser(user, this.me)) {
+          item.classList.add('is-me');
+          item.append(el('span', { className: 'you-tag', text: ' (you)' }));
+        }
+        return item;
+      });
+    this.listEl.replaceChildren(...items);
+    this.listEl.dataset.count = String(items.length);
+  }
+}
