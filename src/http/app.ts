@@ -36,6 +36,8 @@ const securityHeaders = helmet({
       'base-uri': ["'none'"],
       'frame-ancestors': ["'none'"],
       'form-action': ["'self'"],
+      // Left to the TLS terminator: on plain-HTTP deployments it would break every asset load.
+      'upgrade-insecure-requests': null,
     },
   },
   crossOriginEmbedderPolicy: false,

@@ -298,6 +298,7 @@ export class ChatApp {
     }
     this.joined = true;
     this.#historyLoaded = true;
+    this.messages.markJoined(Number(ack.latestSeq) || 0);
     this.#setComposerEnabled(true);
     this.#setRoomCount(Number(ack.count));
     this.unread.markRead(room, Math.max(Number(ack.latestSeq) || 0, this.messages.lastSeq));

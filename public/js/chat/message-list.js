@@ -38,7 +38,8 @@ export class MessageList {
   #bySeq = new Map();
   /** @type {Map<string, HTMLElement>} */
   #byClientId = new Map();
-  #lastSeq = 0;
+  /** Known complete up to here: every seq from the join (or the first shown) to it is shown. */
+  #complete = 0;
   #minSeq = Infinity;
   /** Whether the reader was at the newest message when last seen scrolling. */
   #pinned = true;
@@ -65,9 +66,22 @@ export class MessageList {
     });
   }
 
-  /** Highest seq shown; the `since` of a re-join. */
+  /**
+   * Highest seq with nothing missing below it: the `since` of a re-join. Not simply the highest
+   * shown: messages from senders on different instances can overtake each other, and asking to
+   * continue after an overtaking one would skip the one still on its way.
+   */
   get lastSeq() {
-    return this.#lastSeq;
+    let seq = Math.max(this.#complete, this.#minSeq === Infinity ? 0 : this.#minSeq);
+    if (!this.#bySeq.has(seq) && seq !== this.#complete) return this.#complete;
+    while (this.#bySeq.has(seq + 1)) seq++;
+    this.#complete = seq;
+    return seq;
+  }
+
+  /** After a successful join: the history the server sent reaches `latestSeq`. */
+  markJoined(latestSeq) {
+    this.#complete = Math.max(this.#complete, latestSeq);
   }
 
   /** Lowest seq shown; the `before` of "Load older" (Infinity when nothing is shown). */
@@ -84,7 +98,7 @@ export class MessageList {
     this.box.replaceChildren();
     this.#bySeq.clear();
     this.#byClientId.clear();
-    this.#lastSeq = 0;
+    this.#complete = 0;
     this.#minSeq = Infinity;
     this.#pinned = true;
     this.onChange();
@@ -197,7 +211,6 @@ export class MessageList {
     if (anchor) anchor.after(node);
     else this.box.prepend(node);
     this.#bySeq.set(seq, node);
-    this.#lastSeq = Math.max(this.#lastSeq, seq);
     this.#minSeq = Math.min(this.#minSeq, seq);
     this.#regroup(node);
     if (node.nextElementSibling) this.#regroup(node.nextElementSibling);
