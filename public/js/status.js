@@ -65,7 +65,7 @@ function render(instances) {
   const sorted = [...instances].sort((a, b) => String(a.id).localeCompare(String(b.id)));
   tbody.replaceChildren(...sorted.map((instance) => renderRow(instance, now)));
   const connections = sorted.reduce((sum, i) => sum + (Number(i.connections) || 0), 0);
-  summary.textContent = `${sorted.length} instance${sorted.length === 1 ? '' : 's'}, ${connections} connections · updated ${new Date(now).toLocaleTimeString()}`;
+  summary.textContent = `${sorted.length} instance${sorted.length === 1 ? '' : 's'}, ${connections} connection${connections === 1 ? '' : 's'} · updated ${new Date(now).toLocaleTimeString()}`;
 }
 
 function showError(text) {
