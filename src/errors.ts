@@ -1,20 +1,5 @@
-/** Stable error codes: the same in HTTP bodies and socket acks (see docs/protocol.md). */
-export type ErrorCode =
-  | 'invalid_payload'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'username_taken'
-  | 'invalid_credentials'
-  | 'room_exists'
-  | 'room_not_found'
-  | 'not_in_room'
-  | 'rate_limited'
-  | 'unavailable'
-  | 'payload_too_large'
-  | 'internal';
-
-const STATUS: Record<ErrorCode, number> = {
+/** Stable error codes with their HTTP status: the same in HTTP bodies and socket acks (docs/protocol.md). */
+const STATUS = {
   invalid_payload: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -28,7 +13,10 @@ const STATUS: Record<ErrorCode, number> = {
   unavailable: 503,
   payload_too_large: 413,
   internal: 500,
-};
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof STATUS;
+export const ERROR_CODES = Object.keys(STATUS) as readonly ErrorCode[];
 
 /** An error meant for the client: a human message and a stable code. */
 export class AppError extends Error {

@@ -11,6 +11,17 @@ export interface ServerToClientEvents {
   typing: (payload: { room: string; user: string; typing: boolean }) => void;
 }
 
+/** Every event a client may send (docs/protocol.md); anything else is answered `invalid_payload`. */
+export const CLIENT_EVENTS = [
+  'create-room',
+  'join-room',
+  'leave-room',
+  'message',
+  'typing',
+  'who',
+  'room-stats',
+] as const;
+
 /** Client events arrive untyped: every argument is validated by the handler before use. */
 export type ClientToServerEvents = Record<string, (...args: unknown[]) => void>;
 

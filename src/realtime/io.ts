@@ -8,7 +8,7 @@ import type { SessionMiddleware } from '../http/session.js';
 import { redisMajorVersion, type RedisClients } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { registerChatHandlers, onChatDisconnect, type ChatDeps } from './chat-handlers.js';
-import type { ChatServer, ChatSocket } from './events.js';
+import { CLIENT_EVENTS, type ChatServer, type ChatSocket } from './events.js';
 import { isAllowedOrigin } from './origin.js';
 import { PresenceSync } from './presence-sync.js';
 import { enqueue } from './socket-tasks.js';
@@ -39,6 +39,8 @@ export interface Realtime {
   leave(): Promise<void>;
   close(): Promise<void>;
 }
+
+const KNOWN_EVENTS: ReadonlySet<string> = new Set(CLIENT_EVENTS);
 
 export const hashSessionId = (sid: string) =>
   createHash('sha256').update(sid).digest('base64url').slice(0, 22);
@@ -169,18 +171,9 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
 
   // Events nobody handles still get an answer when they ask for one.
   io.on('connection', (socket) => {
-    const known = new Set([
-      'create-room',
-      'join-room',
-      'leave-room',
-      'message',
-      'typing',
-      'who',
-      'room-stats',
-    ]);
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack = args.at(-1);
-      if (typeof event === 'string' && known.has(event)) return;
+      if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
       if (typeof ack === 'function')
         ack({ success: false, error: 'Unknown event.', code: 'invalid_payload' });
     });
