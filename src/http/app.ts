@@ -129,6 +129,11 @@ function errorHandler(log: Logger): ErrorRequestHandler {
       e?.type === 'charset.unsupported'
     )
       body = { success: false, error: 'The request body is not valid JSON.', code: 'invalid_payload' };
+    else if (body.code === 'internal' && typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
+      // Other client errors raised by express/body-parser: a path parameter with broken
+      // %-encoding (URIError), a body that does not match its Content-Encoding (zlib), an aborted
+      // or short body. The client's fault, not ours: 400, not 500 and an error log line.
+      body = { success: false, error: 'The request is malformed.', code: 'invalid_payload' };
     if (body.code === 'internal') log.error({ err, url: req.url }, 'request failed');
     if (body.code === 'unavailable') log.warn({ url: req.url }, 'request failed: redis unavailable');
     if (body.retryAfterMs) res.set('Retry-After', String(Math.ceil(body.retryAfterMs / 1000)));

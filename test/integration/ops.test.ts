@@ -60,6 +60,19 @@ describe('health, readiness, metrics, status, static', () => {
     expect(root.headers.get('location')).toBe('/auth.html');
   });
 
+  it('answers malformed requests with 400, not 500', async () => {
+    const { cookie } = await signUp(app.url);
+    const badPath = await getJson(`${app.url}/api/rooms/%ED%A0%80/messages`, cookie);
+    expect(badPath.status).toBe(400);
+    expect(badPath.body).toMatchObject({ success: false, code: 'invalid_payload' });
+    const badEncoding = await fetch(`${app.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: '{"username":"abc"}',
+    });
+    expect(badEncoding.status).toBe(400);
+  });
+
   it('answers unknown routes with a JSON 404', async () => {
     const res = await getJson(`${app.url}/api/nope`);
     expect(res.status).toBe(404);
