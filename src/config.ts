@@ -40,6 +40,7 @@ const envSchema = z.object({
   HISTORY_SIZE: int(1, 10_000).default(100),
   HISTORY_ON_JOIN: int(1, 10_000).default(50),
   BCRYPT_ROUNDS: int(10, 15).default(DEFAULT_BCRYPT_ROUNDS),
+  BCRYPT_WORKERS: int(1, 16).default(1),
   ADAPTER: z.enum(['auto', 'sharded', 'classic']).default('auto'),
   PRESENCE_LEASE_MS: int(2_000, 600_000).default(9_000),
   PRESENCE_HEARTBEAT_MS: int(200, 60_000).default(2_000),
@@ -95,6 +96,8 @@ export interface Config {
   historySize: number;
   historyOnJoin: number;
   bcryptRounds: number;
+  /** Low-priority threads that hash passwords (see store/passwords.ts). */
+  bcryptWorkers: number;
   adapter: 'auto' | 'sharded' | 'classic';
   presenceLeaseMs: number;
   presenceHeartbeatMs: number;
@@ -177,6 +180,7 @@ export function loadConfig(env: RawEnv): Readonly<Config> {
     historySize: e.HISTORY_SIZE,
     historyOnJoin: e.HISTORY_ON_JOIN,
     bcryptRounds: e.BCRYPT_ROUNDS,
+    bcryptWorkers: e.BCRYPT_WORKERS,
     adapter: e.ADAPTER,
     presenceLeaseMs: e.PRESENCE_LEASE_MS,
     presenceHeartbeatMs: e.PRESENCE_HEARTBEAT_MS,

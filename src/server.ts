@@ -12,6 +12,7 @@ import { createRealtime, type Realtime } from './realtime/io.js';
 import { createMessageStore } from './store/messages.js';
 import { createPresenceStore } from './store/presence.js';
 import { createRoomStore } from './store/rooms.js';
+import { createPasswordHasher } from './store/passwords.js';
 import { createUserStore } from './store/users.js';
 
 export interface ChatServerHandle {
@@ -38,7 +39,8 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   const keys = createKeys(config.redisPrefix);
   const redis = await connectRedisClients(config.redisUrl, config.instanceId, log.child({ mod: 'redis' }));
   const metrics = createMetrics(config.instanceId);
-  const users = createUserStore(redis.data, keys, { bcryptRounds: config.bcryptRounds });
+  const passwords = createPasswordHasher({ rounds: config.bcryptRounds, workers: config.bcryptWorkers });
+  const users = createUserStore(redis.data, keys, passwords);
   const rooms = createRoomStore(redis.data, keys);
   const messages = createMessageStore(redis.data, keys, config);
   const startedAt = new Date().toISOString();
@@ -119,7 +121,7 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     // queue on a reconnecting client and be rejected, unawaited, when it is destroyed.
     if (!redis.data.isReady || !redis.sub.isReady) await redis.close();
     await rt.close();
-    await redis.close();
+    await Promise.all([redis.close(), passwords.close()]);
     log.info('shut down');
   }
 

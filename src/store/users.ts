@@ -1,8 +1,8 @@
-import bcrypt from 'bcrypt';
 import { AppError } from '../errors.js';
 import type { RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { LuaScript } from '../redis/script.js';
+import type { PasswordHasher } from './passwords.js';
 
 export interface PublicUser {
   username: string;
@@ -37,9 +37,9 @@ function isUserRecord(v: unknown): v is UserRecord {
 export type UserStore = ReturnType<typeof createUserStore>;
 
 /** Accounts in the `users` hash, keyed by the lower-cased name so case variants cannot impersonate. */
-export function createUserStore(redis: RedisClient, keys: Keys, opts: { bcryptRounds: number }) {
+export function createUserStore(redis: RedisClient, keys: Keys, passwords: PasswordHasher) {
   // Compared against when the user does not exist, so both failures take the same time.
-  const dummyHash = bcrypt.hash('not-a-real-password', opts.bcryptRounds);
+  let dummyHash: Promise<string> | undefined;
 
   async function load(username: string): Promise<UserRecord | undefined> {
     const raw = await redis.hGet(keys.users, username.toLowerCase());
@@ -58,7 +58,7 @@ export function createUserStore(redis: RedisClient, keys: Keys, opts: { bcryptRo
       const record: UserRecord = {
         username,
         createdAt: now,
-        passwordHash: await bcrypt.hash(password, opts.bcryptRounds),
+        passwordHash: await passwords.hash(password),
         status: 'offline',
         lastSeen: now,
       };
@@ -70,7 +70,8 @@ export function createUserStore(redis: RedisClient, keys: Keys, opts: { bcryptRo
 
     async verify(username: string, password: string): Promise<PublicUser> {
       const record = await load(username);
-      const ok = await bcrypt.compare(password, record?.passwordHash ?? (await dummyHash));
+      dummyHash ??= passwords.hash('not-a-real-password');
+      const ok = await passwords.compare(password, record?.passwordHash ?? (await dummyHash));
       if (!record || !ok) throw new AppError('invalid_credentials', 'Wrong username or password.');
       return { username: record.username, createdAt: record.createdAt };
     },
