@@ -6,6 +6,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function createMetrics(instanceId: string) {
   const registry = new Registry();
   registry.setDefaultLabels({ instance: instanceId });
+  const ackChildren = new Map<string, { inc(): void }>();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   return {
     registry,
@@ -54,6 +55,16 @@ export function createMetrics(instanceId: string) {
       labelNames: ['recovered'],
       registers: [registry],
     }),
+    /** Counts one socket ack; label children are cached (labels() hashes on every call). */
+    ack(event: string, code: string): void {
+      const key = `${event}|${code}`;
+      let child = ackChildren.get(key);
+      if (!child) {
+        child = this.acks.labels(event, code);
+        ackChildren.set(key, child);
+      }
+      child.inc();
+    },
     /** Times one Redis round trip under `op`. */
     async time<T>(op: string, fn: () => Promise<T>): Promise<T> {
       const end = this.redisLatency.startTimer({ op });

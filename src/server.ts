@@ -64,7 +64,7 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     if (!redis.data.isReady || !redis.pub.isReady || !redis.sub.isReady) state = 'redis unreachable';
     else {
       try {
-        await redis.data.ping();
+        await withTimeout(redis.data.ping(), PUBSUB_TIMEOUT_MS);
         if (!(await pubsub())) state = 'adapter pub/sub round trip failed';
       } catch {
         state = 'redis unreachable';
@@ -145,6 +145,15 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
       return closed;
     },
   };
+}
+
+/** Rejects when `promise` takes longer than `ms` (commands carry no timer of their own). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** A message this instance publishes to itself: proves the pub and sub connections both work. */

@@ -8,7 +8,7 @@ import type { RoomStore } from '../store/rooms.js';
 import { joinSchema, messageSchema, parse, roomNameSchema, typingSchema } from '../validation.js';
 import { socketRoom, type ChatServer, type ChatSocket } from './events.js';
 import type { PresenceSync } from './presence-sync.js';
-import { on } from './socket-tasks.js';
+import { listener, type Handler } from './socket-tasks.js';
 
 export interface ChatDeps {
   io: ChatServer;
@@ -26,31 +26,31 @@ const TYPING_INTERVAL_MS = 1000;
 const WHO_LIMIT = 500;
 const STATS_ROOM_LIMIT = 500;
 
-/** Registers every chat event of one socket. Called synchronously on connection. */
-export function registerChatHandlers(socket: ChatSocket, deps: ChatDeps): void {
+/**
+ * The chat events' listeners, built once per server and shared by every socket (each reads its
+ * socket from `this`): an idle connection costs no closures of its own.
+ */
+export function createChatListeners(deps: ChatDeps): [event: string, fn: (...args: unknown[]) => void][] {
   const { rooms, messages, presence, sync, limits, metrics } = deps;
-  const user = socket.data.user;
-  const handlerDeps = { log: deps.log, metrics };
 
   /** Moves the socket between rooms here and in the cluster-wide counts. */
-  async function moveTo(room: string | null): Promise<void> {
+  async function moveTo(socket: ChatSocket, room: string | null): Promise<void> {
     const from = socket.data.room;
     if (from === room) return;
     if (from) await socket.leave(socketRoom(from));
     if (room) await socket.join(socketRoom(room));
     socket.data.room = room;
     try {
-      await presence.move(user, from, room);
+      await presence.move(socket.data.user, from, room);
     } finally {
       sync.markRoom(from);
       sync.markRoom(room);
     }
   }
 
-  on(
-    socket,
-    'create-room',
-    async ([raw]) => {
+  const handlers: Record<string, Handler> = {
+    async 'create-room'(socket, [raw]) {
+      const { user } = socket.data;
       const name = parse(roomNameSchema, raw);
       await limits.consume('room_create', user);
       const room = await rooms.create(name, user);
@@ -58,18 +58,13 @@ export function registerChatHandlers(socket: ChatSocket, deps: ChatDeps): void {
       deps.io.emit('update-rooms', await rooms.list());
       return { room };
     },
-    handlerDeps,
-  );
 
-  on(
-    socket,
-    'join-room',
-    async ([raw]) => {
+    async 'join-room'(socket, [raw]) {
       const { room, since } = parse(joinSchema, raw);
       if (!(await rooms.exists(room))) throw new AppError('room_not_found', `No room named "${room}".`);
       // Join before reading history: a message stored in between arrives live or in the history
       // (or both; clients drop a seq they already hold), never in neither.
-      await moveTo(room);
+      await moveTo(socket, room);
       const history = await metrics.time('history', () => messages.catchUp(room, since));
       if (since !== undefined) metrics.catchUps.inc({ recovered: String(history.recovered) });
       socket.emit('previous-messages', history.messages);
@@ -81,24 +76,14 @@ export function registerChatHandlers(socket: ChatSocket, deps: ChatDeps): void {
         count: counts.rooms.get(room) ?? 0,
       };
     },
-    handlerDeps,
-  );
 
-  on(
-    socket,
-    'leave-room',
-    async () => {
-      await moveTo(null);
+    async 'leave-room'(socket) {
+      await moveTo(socket, null);
     },
-    handlerDeps,
-  );
 
-  on(
-    socket,
-    'message',
-    async ([raw]) => {
+    async message(socket, [raw]) {
       const { text, clientId } = parse(messageSchema, raw);
-      const room = socket.data.room;
+      const { room, user } = socket.data;
       if (!room) throw new AppError('not_in_room', 'Join a room first.');
       await limits.consume('message', user);
       const { message, duplicate } = await metrics.time('append', () =>
@@ -111,26 +96,12 @@ export function registerChatHandlers(socket: ChatSocket, deps: ChatDeps): void {
       }
       return { message, duplicate };
     },
-    handlerDeps,
-  );
 
-  // typing carries no ack and is not queued behind chat events: it is best-effort by nature.
-  socket.on('typing', (raw: unknown) => {
-    const room = socket.data.room;
-    const parsed = typingSchema.safeParse(raw);
-    if (!room || !parsed.success) return;
-    const now = Date.now();
-    if (parsed.data && now - socket.data.lastTypingAt < TYPING_INTERVAL_MS) return;
-    socket.data.lastTypingAt = parsed.data ? now : 0;
-    socket.to(socketRoom(room)).emit('typing', { room, user, typing: parsed.data });
-  });
+    async who() {
+      return { users: await presence.onlineUsers(WHO_LIMIT) };
+    },
 
-  on(socket, 'who', async () => ({ users: await presence.onlineUsers(WHO_LIMIT) }), handlerDeps);
-
-  on(
-    socket,
-    'room-stats',
-    async () => {
+    async 'room-stats'() {
       const names = (await rooms.list()).slice(0, STATS_ROOM_LIMIT).map((r) => r.name);
       const [members, seqs] = await Promise.all([presence.roomMembers(names), messages.latestSeqs(names)]);
       return {
@@ -141,8 +112,27 @@ export function registerChatHandlers(socket: ChatSocket, deps: ChatDeps): void {
         })),
       };
     },
-    handlerDeps,
+  };
+
+  const handlerDeps = { log: deps.log, metrics };
+  const listeners: [string, (...args: unknown[]) => void][] = Object.entries(handlers).map(
+    ([event, handler]) => [event, listener(event, handler, handlerDeps)],
   );
+
+  // typing carries no ack and is not queued behind chat events: it is best-effort by nature.
+  listeners.push([
+    'typing',
+    function (this: ChatSocket, raw: unknown) {
+      const { room, user } = this.data;
+      const parsed = typingSchema.safeParse(raw);
+      if (!room || !parsed.success) return;
+      const now = Date.now();
+      if (parsed.data && now - this.data.lastTypingAt < TYPING_INTERVAL_MS) return;
+      this.data.lastTypingAt = parsed.data ? now : 0;
+      this.to(socketRoom(room)).emit('typing', { room, user, typing: parsed.data });
+    } as (...args: unknown[]) => void,
+  ]);
+  return listeners;
 }
 
 /** Takes the socket out of the counts when it disconnects; marks the user offline after its last connection. */

@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { SessionMiddleware } from '../http/session.js';
 import { redisMajorVersion, type RedisClients } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
-import { registerChatHandlers, onChatDisconnect, type ChatDeps } from './chat-handlers.js';
+import { createChatListeners, onChatDisconnect, type ChatDeps } from './chat-handlers.js';
 import { CLIENT_EVENTS, type ChatServer, type ChatSocket } from './events.js';
 import { isAllowedOrigin } from './origin.js';
 import { PresenceSync } from './presence-sync.js';
@@ -16,6 +16,7 @@ import { enqueue } from './socket-tasks.js';
 type SessionRequest = IncomingMessage & {
   session?: Session & Partial<SessionData>;
   sessionID?: string;
+  sessionStore?: unknown;
   _query?: Record<string, string>;
 };
 
@@ -96,6 +97,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   await sync.register(0);
   sync.start();
   const chatDeps: ChatDeps = { ...deps, io, sync };
+  const chatListeners = createChatListeners(chatDeps);
 
   // The session is read once, on the handshake request: later polling requests carry the engine sid.
   io.engine.use((req: SessionRequest, res: ServerResponse, next: (err?: unknown) => void) => {
@@ -107,12 +109,18 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     const req = socket.request as SessionRequest;
     const username = req.session?.user?.username;
     if (!username || !req.sessionID) return next(new Error('unauthorized'));
+    const sessionId = req.sessionID;
+    // Socket.IO keeps the handshake request for the socket's lifetime: drop the session objects
+    // express-session hung on it (kilobytes per idle connection) once identity is read.
+    delete req.session;
+    delete req.sessionStore;
+    delete req.sessionID;
     const ip = clientIp(req, config.trustProxy);
     deps.limits.consume('connect_ip', ip).then(
       () => {
         socket.data = {
           user: username,
-          sessionHash: hashSessionId(req.sessionID ?? ''),
+          sessionHash: hashSessionId(sessionId),
           ip,
           room: null,
           lastTypingAt: 0,
@@ -136,7 +144,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   io.on('connection', (socket) => {
     const { user, sessionHash } = socket.data;
     // Handlers first, synchronously: nothing the client emits right after connecting is lost.
-    registerChatHandlers(socket, chatDeps);
+    for (const [event, fn] of chatListeners) socket.on(event, fn);
     const set = bySession.get(sessionHash) ?? new Set();
     set.add(socket);
     bySession.set(sessionHash, set);

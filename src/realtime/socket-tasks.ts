@@ -4,7 +4,8 @@ import type { Metrics } from '../metrics.js';
 import type { ChatSocket } from './events.js';
 
 type Ack = (body: unknown) => void;
-type Handler = (args: unknown[]) => Promise<object | void>;
+/** A chat event's work for one socket: resolves to the ack's fields, or throws an AppError. */
+export type Handler = (socket: ChatSocket, args: unknown[]) => Promise<object | void>;
 
 /** Pending events per socket beyond which new ones are refused at once (a flood, not a person). */
 const MAX_PENDING = 64;
@@ -35,30 +36,29 @@ function splitAck(args: unknown[]): [unknown[], Ack | undefined] {
 }
 
 /**
- * Registers a handler that validates, never throws, and always answers its ack:
- * `{success:true, …result}` or `{success:false, error, code}`.
+ * A listener for `event` that validates, never throws, and always answers its ack:
+ * `{success:true, …result}` or `{success:false, error, code}`. Shared by all sockets (`this`).
  */
-export function on(
-  socket: ChatSocket,
+export function listener(
   event: string,
   handler: Handler,
   deps: { log: Logger; metrics: Metrics },
-): void {
-  socket.on(event, (...raw: unknown[]) => {
+): (...raw: unknown[]) => void {
+  return function (this: ChatSocket, ...raw: unknown[]) {
     const [args, ack] = splitAck(raw);
     const answer = (body: FailBody | object, code: string) => {
-      deps.metrics.acks.inc({ event, code });
+      deps.metrics.ack(event, code);
       if (ack) ack(body);
     };
-    const accepted = enqueue(socket, async () => {
+    const accepted = enqueue(this, async () => {
       try {
-        const result = await handler(args);
+        const result = await handler(this, args);
         answer({ success: true, ...(result ?? {}) }, 'ok');
       } catch (err) {
         const body = toFailBody(err);
         if (body.code === 'internal')
-          deps.log.error({ err, event, user: socket.data.user }, 'socket handler failed');
-        else deps.log.debug({ event, user: socket.data.user, code: body.code }, 'socket event refused');
+          deps.log.error({ err, event, user: this.data.user }, 'socket handler failed');
+        else deps.log.debug({ event, user: this.data.user, code: body.code }, 'socket event refused');
         answer(body, body.code);
       }
     });
@@ -67,5 +67,5 @@ export function on(
         toFailBody(new AppError('rate_limited', 'Too many requests in flight; slow down.', 1000)),
         'rate_limited',
       );
-  });
+  };
 }

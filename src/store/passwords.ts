@@ -64,7 +64,7 @@ export function createPasswordHasher(opts: {
   const spawn = () => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { bcryptPath: BCRYPT_PATH, nice: opts.nice ?? 10 },
+      workerData: { bcryptPath: BCRYPT_PATH, nice: opts.nice ?? 19 },
     });
     worker.unref();
     worker.on('message', (reply: Reply) => {
