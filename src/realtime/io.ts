@@ -17,6 +17,8 @@ type SessionRequest = IncomingMessage & {
   session?: Session & Partial<SessionData>;
   sessionID?: string;
   sessionStore?: unknown;
+  _parsedUrl?: unknown;
+  _parsedOriginalUrl?: unknown;
   _query?: Record<string, string>;
 };
 
@@ -115,6 +117,8 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     delete req.session;
     delete req.sessionStore;
     delete req.sessionID;
+    delete req._parsedUrl;
+    delete req._parsedOriginalUrl;
     const ip = clientIp(req, config.trustProxy);
     deps.limits.consume('connect_ip', ip).then(
       () => {
@@ -141,50 +145,55 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   };
   io.on('logout', endLocal);
 
+  // Listeners shared by every socket (each reads its socket from `this`): an idle connection
+  // carries no closures of its own.
+  function onDisconnect(this: ChatSocket, reason: string): void {
+    const { user, sessionHash } = this.data;
+    deps.metrics.socketsConnected.dec();
+    const set = bySession.get(sessionHash);
+    set?.delete(this);
+    if (set?.size === 0) bySession.delete(sessionHash);
+    log.debug({ user, reason }, 'socket disconnected');
+    if (leaving) return;
+    enqueue(this, () =>
+      onChatDisconnect(this, chatDeps).catch((err: unknown) =>
+        log.debug({ err, user }, 'presence update on disconnect failed'),
+      ),
+    );
+  }
+
+  /** Events nobody handles still get an answer when they ask for one. */
+  function onUnknown(event: unknown, ...args: unknown[]): void {
+    const ack = args.at(-1);
+    if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
+    if (typeof ack === 'function') ack({ success: false, error: 'Unknown event.', code: 'invalid_payload' });
+  }
+
+  async function setUp(socket: ChatSocket): Promise<void> {
+    const { user } = socket.data;
+    try {
+      const count = await deps.presence.connect(user);
+      if (count === 1) sync.userStatus(user, 'online');
+      sync.markOnline();
+      socket.emit('update-rooms', await deps.rooms.list());
+      if (sync.online > 0) socket.emit('onlineUsers', sync.online);
+    } catch (err) {
+      log.warn({ err, user }, 'connection setup failed; asking the client to reconnect');
+      socket.conn.close();
+    }
+  }
+
   io.on('connection', (socket) => {
-    const { user, sessionHash } = socket.data;
     // Handlers first, synchronously: nothing the client emits right after connecting is lost.
     for (const [event, fn] of chatListeners) socket.on(event, fn);
+    socket.on('disconnect', onDisconnect);
+    socket.onAny(onUnknown);
+    const { sessionHash } = socket.data;
     const set = bySession.get(sessionHash) ?? new Set();
     set.add(socket);
     bySession.set(sessionHash, set);
     deps.metrics.socketsConnected.inc();
-
-    enqueue(socket, async () => {
-      try {
-        const count = await deps.presence.connect(user);
-        if (count === 1) sync.userStatus(user, 'online');
-        sync.markOnline();
-        socket.emit('update-rooms', await deps.rooms.list());
-        if (sync.online > 0) socket.emit('onlineUsers', sync.online);
-      } catch (err) {
-        log.warn({ err, user }, 'connection setup failed; asking the client to reconnect');
-        socket.conn.close();
-      }
-    });
-
-    socket.on('disconnect', (reason) => {
-      deps.metrics.socketsConnected.dec();
-      set.delete(socket);
-      if (set.size === 0) bySession.delete(sessionHash);
-      log.debug({ user, reason }, 'socket disconnected');
-      if (leaving) return;
-      enqueue(socket, () =>
-        onChatDisconnect(socket, chatDeps).catch((err: unknown) =>
-          log.debug({ err, user }, 'presence update on disconnect failed'),
-        ),
-      );
-    });
-  });
-
-  // Events nobody handles still get an answer when they ask for one.
-  io.on('connection', (socket) => {
-    socket.onAny((event: unknown, ...args: unknown[]) => {
-      const ack = args.at(-1);
-      if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
-      if (typeof ack === 'function')
-        ack({ success: false, error: 'Unknown event.', code: 'invalid_payload' });
-    });
+    enqueue(socket, () => setUp(socket));
   });
 
   let closed: Promise<void> | undefined;

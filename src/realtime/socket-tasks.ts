@@ -23,7 +23,8 @@ export function enqueue(socket: ChatSocket, task: () => Promise<void>): boolean 
   if (q.pending >= MAX_PENDING) return false;
   q.pending++;
   q.tail = q.tail.then(task).finally(() => {
-    q.pending--;
+    // An idle socket keeps no queue.
+    if (--q.pending === 0 && queues.get(socket) === q) queues.delete(socket);
   });
   return true;
 }
