@@ -1,0 +1,91 @@
+// BASELINE for `npm run bench`: the smallest Socket.IO + Redis-adapter relay that does what a chat
+// room needs and nothing else. Join a room on `join-room`, relay `message` to the room with the
+// sender and a timestamp, ack. No auth, no persistence, no validation, no presence, no metrics.
+// The product's figures are reported as ratios against this one, measured in the same run on an
+// identical cluster. Plain JavaScript on purpose: no build step, nothing loaded that the relay
+// does not need.
+//
+// env: PORT, HOST (default 127.0.0.1), REDIS_URL, ADAPTER=auto|sharded|classic (auto: sharded on
+// Redis >= 7, the same rule as the product). GET /readyz answers 200 once the adapter is set up.
+import http from 'node:http';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
+import { createClient } from 'redis';
+import { Server } from 'socket.io';
+
+const port = Number(process.env.PORT ?? 3000);
+const host = process.env.HOST ?? '127.0.0.1';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const wanted = process.env.ADAPTER ?? 'auto';
+
+const pub = createClient({ url: redisUrl });
+const sub = pub.duplicate();
+for (const client of [pub, sub]) client.on('error', (err) => process.stderr.write(`redis: ${err.message}\n`));
+await Promise.all([pub.connect(), sub.connect()]);
+
+const major = Number(/redis_version:(\d+)/.exec(await pub.info('server'))?.[1] ?? 0);
+const adapter = wanted === 'auto' ? (major >= 7 ? 'sharded' : 'classic') : wanted;
+
+let ready = false;
+const httpServer = http.createServer((req, res) => {
+  if (req.url === '/healthz' || req.url === '/readyz') {
+    res.writeHead(ready || req.url === '/healthz' ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ success: ready, adapter }));
+    return;
+  }
+  // Socket.IO answers its own path before this listener runs; anything else is unknown here.
+  if (!req.url?.startsWith('/socket.io/')) {
+    res.writeHead(404);
+    res.end();
+  }
+});
+
+// The product's engine options that are not defaults, so both speak the same protocol the same way.
+const io = new Server(httpServer, {
+  pingInterval: 25_000,
+  pingTimeout: 20_000,
+  maxHttpBufferSize: 32 * 1024,
+});
+io.adapter(
+  adapter === 'sharded'
+    ? createShardedAdapter(pub, sub, { subscriptionMode: 'dynamic' })
+    : createAdapter(pub, sub, { requestsTimeout: 5_000 }),
+);
+
+io.on('connection', (socket) => {
+  const sender = String(socket.handshake.auth?.username ?? 'anonymous');
+  let room = null;
+
+  socket.on('join-room', async (name, ack) => {
+    const next = typeof name === 'string' ? name : String(name?.room ?? '');
+    if (room !== null && room !== next) await socket.leave(room);
+    await socket.join(next);
+    room = next;
+    if (typeof ack === 'function') ack({ success: true, room: next });
+  });
+
+  socket.on('message', (payload, ack) => {
+    if (room === null) {
+      if (typeof ack === 'function') ack({ success: false, code: 'not_in_room' });
+      return;
+    }
+    const message = { ...payload, sender, timestamp: new Date().toISOString() };
+    socket.to(room).emit('chat-message', message);
+    if (typeof ack === 'function') ack({ success: true, message });
+  });
+});
+
+httpServer.listen(port, host, () => {
+  ready = true;
+});
+
+let stopping = false;
+function stop() {
+  if (stopping) return;
+  stopping = true;
+  ready = false;
+  io.close(() => {
+    Promise.allSettled([pub.close(), sub.close()]).then(() => process.exit(0));
+  });
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
+import {
+  freePort,
+  startInstance,
+  startRedis,
+  type InstanceProcess,
+  type RedisProcess,
+} from '../../src/cli/processes.js';
+import type { ServerKind } from './protocol.js';
+
+/** The bench's clusters: redis-server + N instances of the product (dist/main.js) or of the baseline relay. */
+
+export const BASELINE_ENTRY = fileURLToPath(new URL('../baseline/server.mjs', import.meta.url));
+const HOST = '127.0.0.1';
+/** The bench's own Redis connection (INFO, CLIENT LIST): left out of the counts. */
+export const BENCH_CLIENT_NAME = 'bench-info';
+
+export interface ClusterOptions {
+  kind: ServerKind;
+  label: string;
+  instances: number;
+  /** Extra env for every instance (e.g. ADAPTER, BCRYPT_ROUNDS). */
+  env?: Record<string, string | undefined>;
+  /** Logs (and profiles) go below it. */
+  runDir: string;
+  /** Start instances with an inspector on a free loopback port (forced GC, CPU profiles). */
+  inspect?: boolean;
+  logLevel: string;
+  /** Product only: another entry than dist/main.js (a candidate build), and env overrides. */
+  productEntry?: string;
+  productEnv?: Record<string, string>;
+}
+
+export interface BenchCluster {
+  kind: ServerKind;
+  label: string;
+  redis: RedisProcess;
+  instances: InstanceProcess[];
+  urls: string[];
+  /** Each instance's log file (stdout and stderr). */
+  logFiles: string[];
+  metricsToken: string;
+  /** Adapter the instances report (product: from its log; baseline: from /readyz). */
+  adapter: string;
+  redisVersion: string;
+  /** INFO commandstats: command → calls (a script's inner commands included). */
+  commandStats(): Promise<Map<string, number>>;
+  /** CLIENT LIST as Redis prints it. */
+  clientList(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const live = new Set<BenchCluster>();
+let versionSeen = 'unknown';
+
+/** redis-server version of the last cluster started (for the report). */
+export function redisVersionSeen(): string {
+  return versionSeen;
+}
+
+/** Stops every cluster still running (on error or signal). */
+export async function stopAllClusters(): Promise<void> {
+  await Promise.allSettled([...live].map((c) => c.stop()));
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<BenchCluster> {
+  const dir = path.join(opts.runDir, opts.label);
+  mkdirSync(dir, { recursive: true });
+  const redis = await startRedis({
+    dir: path.join(dir, 'redis'),
+    appendonly: false,
+    logFile: path.join(dir, 'redis.log'),
+  });
+  const info = createClient({ url: redis.url, name: BENCH_CLIENT_NAME });
+  info.on('error', () => undefined);
+  const instances: InstanceProcess[] = [];
+  let stopped: Promise<void> | undefined;
+  const metricsToken = randomBytes(16).toString('hex');
+  const cluster: BenchCluster = {
+    kind: opts.kind,
+    label: opts.label,
+    redis,
+    instances,
+    urls: [],
+    logFiles: [],
+    metricsToken,
+    adapter: 'unknown',
+    redisVersion: 'unknown',
+    async commandStats() {
+      const text = await info.info('commandstats');
+      const stats = new Map<string, number>();
+      for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+        if (m[1] !== undefined && m[2] !== undefined) stats.set(m[1], Number(m[2]));
+      }
+      return stats;
+    },
+    async clientList() {
+      return String(await info.sendCommand(['CLIENT', 'LIST']));
+    },
+    stop() {
+      stopped ??= (async () => {
+        await Promise.allSettled(instances.map((i) => i.stop('SIGTERM', 15_000)));
+        if (info.isOpen) await info.close().catch(() => undefined);
+        await redis.stop(10_000);
+        live.delete(cluster);
+      })();
+      return stopped;
+    },
+  };
+  live.add(cluster);
+  try {
+    await info.connect();
+    cluster.redisVersion = /redis_version:(\S+)/.exec(await info.info('server'))?.[1] ?? 'unknown';
+    versionSeen = cluster.redisVersion;
+    const sessionSecret = randomBytes(24).toString('hex');
+    const ports = await Promise.all(Array.from({ length: opts.instances }, () => freePort(HOST)));
+    // --cpu-prof is not allowed in NODE_OPTIONS; --inspect is, and the bench drives the profiler itself.
+    const nodeOptions = opts.inspect ? '--inspect=127.0.0.1:0' : undefined;
+    cluster.logFiles = ports.map((_, i) => path.join(dir, `instance-${i + 1}.log`));
+    const started = await Promise.all(
+      ports.map((port, i) =>
+        startInstance({
+          port,
+          entry: opts.kind === 'baseline' ? BASELINE_ENTRY : opts.productEntry,
+          logFile: cluster.logFiles[i],
+          readyTimeoutMs: 30_000,
+          env: {
+            NODE_ENV: 'production',
+            HOST,
+            REDIS_URL: redis.url,
+            REDIS_PREFIX: 'bench:',
+            SESSION_SECRET: sessionSecret,
+            INSTANCE_ID: `${opts.label}-${i + 1}`,
+            LOG_LEVEL: opts.logLevel,
+            RATE_LIMITS: 'off',
+            METRICS_TOKEN: metricsToken,
+            DRAIN_WINDOW_MS: '0',
+            NODE_OPTIONS: nodeOptions,
+            ...opts.env,
+            ...(opts.kind === 'product' ? opts.productEnv : {}),
+          },
+        }),
+      ),
+    );
+    instances.push(...started);
+    cluster.urls = started.map((i) => i.url);
+    cluster.adapter = await detectAdapter(cluster);
+    return cluster;
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+}
+
+/** Which Socket.IO adapter the instances run: the sharded one shows up as SSUBSCRIBE'd shard channels. */
+async function detectAdapter(cluster: BenchCluster): Promise<string> {
+  const stats = await cluster.commandStats();
+  if ((stats.get('ssubscribe') ?? 0) > 0) return 'sharded';
+  if ((stats.get('psubscribe') ?? 0) > 0 || (stats.get('subscribe') ?? 0) > 0) return 'classic';
+  return 'unknown';
+}

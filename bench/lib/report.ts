@@ -1,0 +1,369 @@
+import type { FanoutResult } from '../scenarios/fanout.js';
+import type { HistoryResult } from '../scenarios/history.js';
+import type { IdleResult } from '../scenarios/idle.js';
+import type { LocalityResult } from '../scenarios/locality.js';
+import type { LoginResult } from '../scenarios/login.js';
+import { SUSTAINED_MAX_P99_MS, SUSTAINED_MIN_DELIVERED } from '../scenarios/fanout.js';
+import type { StepResult } from './context.js';
+import { ratio, round } from './stats.js';
+
+/** Tables (markdown, printed as is) and the targets of the issue, each met or missed. */
+
+export interface ScenarioResults {
+  fanout?: FanoutResult;
+  idle?: IdleResult;
+  login?: LoginResult;
+  locality?: LocalityResult;
+  history?: HistoryResult;
+}
+
+export interface Target {
+  id: string;
+  target: string;
+  product: number;
+  baseline: number | undefined;
+  /** Ratio to the baseline, or the absolute value for absolute targets. */
+  value: number;
+  limit: string;
+  /** null: not measured in this run. */
+  met: boolean | null;
+  note?: string;
+}
+
+export function fmt(value: number | undefined, digits = 1): string {
+  if (value === undefined || !Number.isFinite(value)) return '–';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+const x = (value: number) => (Number.isFinite(value) ? `${fmt(value, 2)}×` : '–');
+const pb = (p: number | undefined, b: number | undefined, digits = 1) =>
+  `${fmt(p, digits)} / ${fmt(b, digits)}`;
+const pct = (v: number | undefined) =>
+  v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(v >= 0.9995 && v < 1 ? 2 : 1)}`;
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+
+function stepAt(steps: readonly StepResult[], rate: number): StepResult | undefined {
+  return steps.find((s) => s.offeredPerS === rate);
+}
+
+export function fanoutTable(r: FanoutResult): string {
+  const rates = [...new Set([...r.product.steps, ...r.baseline.steps].map((s) => s.offeredPerS))];
+  const rows = rates.map((rate) => {
+    const p = stepAt(r.product.steps, rate);
+    const b = stepAt(r.baseline.steps, rate);
+    return [
+      String(rate),
+      pb(p?.sentPerS, b?.sentPerS, 0),
+      `${pct(p?.delivered)} / ${pct(b?.delivered)}`,
+      pb(p?.latency.p50, b?.latency.p50),
+      pb(p?.latency.p99, b?.latency.p99),
+      x(ratio(p?.latency.p99, b?.latency.p99)),
+      pb(p?.latency.max, b?.latency.max, 0),
+      pb(p?.deliveriesPerS, b?.deliveriesPerS, 0),
+      pb(p?.appCpuMsPer1k, b?.appCpuMsPer1k, 0),
+      x(ratio(p?.appCpuMsPer1k, b?.appCpuMsPer1k)),
+      pb(p?.redisCpuMsPer1k, b?.redisCpuMsPer1k, 0),
+      `${fmt(p?.redis.dataCmdsPerMsg, 2)}+${fmt(p?.redis.pubsubCmdsPerMsg, 2)} / ${fmt(b?.redis.dataCmdsPerMsg, 2)}+${fmt(b?.redis.pubsubCmdsPerMsg, 2)}`,
+      pb(p?.loadgenCores, b?.loadgenCores, 2),
+      pb(p?.otherCores, b?.otherCores, 2),
+    ];
+  });
+  const head =
+    `### 1. Fan-out: ${r.product.rooms} rooms × ${r.product.usersPerRoom} users over ${r.product.instances} instances, ` +
+    `${r.product.repeat} × ${r.product.durationS} s per rate and side, alternating (adapter: product ${r.product.adapter}, baseline ${r.baseline.adapter})`;
+  const legend =
+    'Cells are product / baseline. Latency: send → receipt on a client of another instance. CPU: utime+stime of the instance ' +
+    'processes over the step and its drain, per 1000 acked messages. Redis cmds: commands Redis executed per message (INFO commandstats, ' +
+    "those inside scripts included), other + PUBLISH/SPUBLISH. Load gen: the 2 client processes. Others': work on the machine that is not " +
+    "the bench's (approximate, /proc/stat): a step with more than a few tenths is disturbed.";
+  const sustainedLine = `Sustained (≥ ${SUSTAINED_MIN_DELIVERED * 100} % delivered and p99 ≤ ${SUSTAINED_MAX_P99_MS} ms): product ${r.product.sustainedPerS} msg/s, baseline ${r.baseline.sustainedPerS} msg/s (${x(ratio(r.product.sustainedPerS, r.baseline.sustainedPerS))}).`;
+  return [
+    head,
+    '',
+    legend,
+    '',
+    table(
+      [
+        'offered/s',
+        'sent/s',
+        'delivered %',
+        'p50 ms',
+        'p99 ms',
+        'p99 ×',
+        'max ms',
+        'deliveries/s',
+        'app CPU-ms/1k',
+        'CPU ×',
+        'Redis CPU-ms/1k',
+        'Redis cmds/msg',
+        'load gen cores',
+        "others' cores",
+      ],
+      rows,
+    ),
+    '',
+    sustainedLine,
+  ].join('\n');
+}
+
+export function idleTable(r: IdleResult): string {
+  const p = r.product;
+  const b = r.baseline;
+  const mib = (kb: number[]) => kb.reduce((s, v) => s + v, 0) / 1024;
+  const rows = [
+    ['sockets connected', `${p.connected} of ${p.sockets}`, `${b.connected} of ${b.sockets}`, ''],
+    [
+      'time to connect all (ms)',
+      fmt(p.connectMs, 0),
+      fmt(b.connectMs, 0),
+      x(ratio(p.connectMs, b.connectMs)),
+    ],
+    ['connects/s', fmt(p.connectsPerS, 0), fmt(b.connectsPerS, 0), x(ratio(p.connectsPerS, b.connectsPerS))],
+    [
+      'instance CPU per connect (ms)',
+      fmt(p.cpuMsPerConnect, 2),
+      fmt(b.cpuMsPerConnect, 2),
+      x(ratio(p.cpuMsPerConnect, b.cpuMsPerConnect)),
+    ],
+    ['RSS of the instances before (MiB)', fmt(mib(p.rssBeforeKb)), fmt(mib(b.rssBeforeKb)), ''],
+    ['RSS of the instances after (MiB)', fmt(mib(p.rssAfterKb)), fmt(mib(b.rssAfterKb)), ''],
+    [
+      '**RSS per connection (KB)**',
+      fmt(p.rssPerConnKb),
+      fmt(b.rssPerConnKb),
+      x(ratio(p.rssPerConnKb, b.rssPerConnKb)),
+    ],
+    [
+      'V8 heap in use per connection (KB)',
+      fmt(p.heapPerConnKb),
+      fmt(b.heapPerConnKb),
+      x(ratio(p.heapPerConnKb, b.heapPerConnKb)),
+    ],
+  ];
+  return [
+    `### 2. Idle connections: ${p.sockets} sockets over 3 instances (product: ${p.sessions} signed-in sessions, ${Math.round(p.sockets / Math.max(1, p.sessions))} sockets each)`,
+    '',
+    `RSS per connection: growth of the instances' RSS while the last ${p.connected - p.warmSockets} sockets connected (the first ${p.warmSockets} warm the instances up); ` +
+      'each reading after a settle and a forced full GC (inspector).',
+    '',
+    table(['metric', 'product', 'baseline', 'ratio'], rows),
+  ].join('\n');
+}
+
+export function loginTable(r: LoginResult): string {
+  const lag = (samples: LoginResult['lagStorm']) =>
+    samples.map((s) => `${fmt(s.p99RawMs)} (${fmt(s.p99Ms)})`).join(', ') || '–';
+  const rows = [
+    ['BCRYPT_ROUNDS', String(r.bcryptRounds)],
+    ['concurrent logins (failed)', `${r.logins} (${r.failures})`],
+    ['storm duration (ms)', fmt(r.stormMs, 0)],
+    [
+      'login p50 / p99 / max (ms)',
+      `${fmt(r.latency.p50, 0)} / ${fmt(r.latency.p99, 0)} / ${fmt(r.latency.max, 0)}`,
+    ],
+    ['event-loop p99 per instance, chat only: raw (lag) ms', lag(r.lagChatOnly)],
+    ['event-loop p99 per instance, during the storm: raw (lag) ms', lag(r.lagStorm)],
+    [
+      'event-loop max per instance, during the storm (ms)',
+      r.lagStorm.map((s) => fmt(s.maxRawMs)).join(', ') || '–',
+    ],
+    [
+      'chat meanwhile: offered/s, delivered %, p99 ms',
+      `${r.chat.offeredPerS}, ${pct(r.chat.delivered)}, ${fmt(r.chat.latency.p99)}`,
+    ],
+  ];
+  return [
+    `### 3. Login storm (product only; rate limits off, chat running)`,
+    '',
+    "Event-loop figures are prom-client's `nodejs_eventloop_lag_p99_seconds` from /metrics, scraped right before and right after the storm. " +
+      'Its histogram samples every 10 ms and records the interval between samples, so an idle loop reads ~10 ms: "lag" is the value minus those 10 ms.',
+    '',
+    table(['metric', 'value'], rows),
+  ].join('\n');
+}
+
+export function localityTable(r: LocalityResult): string {
+  const s = r.sharded;
+  const c = r.classic;
+  const rows = [
+    ['adapter in use', s.adapter, c.adapter, ''],
+    ['delivered %', pct(s.step.delivered), pct(c.step.delivered), ''],
+    [
+      'p99 latency (ms)',
+      fmt(s.step.latency.p99),
+      fmt(c.step.latency.p99),
+      x(ratio(s.step.latency.p99, c.step.latency.p99)),
+    ],
+    [
+      'member instances: CPU-ms per 1k msgs (each)',
+      fmt(s.memberCpuMsPer1k),
+      fmt(c.memberCpuMsPer1k),
+      x(ratio(s.memberCpuMsPer1k, c.memberCpuMsPer1k)),
+    ],
+    [
+      '**member-less instances: CPU-ms per 1k msgs (each)**',
+      fmt(s.nonMemberCpuMsPer1k),
+      fmt(c.nonMemberCpuMsPer1k),
+      x(r.ratio),
+    ],
+    [
+      'member-less instances idle (CPU-ms/s, each)',
+      fmt(s.nonMemberIdleCpuMsPerS),
+      fmt(c.nonMemberIdleCpuMsPerS),
+      '',
+    ],
+    [
+      'Redis CPU-ms per 1k msgs',
+      fmt(s.step.redisCpuMsPer1k),
+      fmt(c.step.redisCpuMsPer1k),
+      x(ratio(s.step.redisCpuMsPer1k, c.step.redisCpuMsPer1k)),
+    ],
+  ];
+  return [
+    `### 4. Room locality: 4 instances, ${r.rooms} rooms × ${r.usersPerRoom} users, all members on instances 1–2, ${r.ratePerS} msg/s (product, both adapters)`,
+    '',
+    table(['metric', 'sharded (dynamic)', 'classic', 'sharded / classic'], rows),
+  ].join('\n');
+}
+
+export function historyTable(r: HistoryResult): string {
+  const p = r.product;
+  const b = r.baseline;
+  const three = (s: { p50: number; p99: number; max: number }) =>
+    `${fmt(s.p50)} / ${fmt(s.p99)} / ${fmt(s.max)}`;
+  const rows = [
+    ['joins (failed)', `${p.joins} (${p.failures})`, `${b.joins} (${b.failures})`, ''],
+    ['**join → previous-messages p50 / p99 / max (ms)**', three(p.toHistory), 'no history', ''],
+    ['join → ack p50 / p99 / max (ms)', three(p.toAck), three(b.toAck), x(ratio(p.toAck.p99, b.toAck.p99))],
+    ['messages in previous-messages (min)', String(p.minHistorySize), '–', ''],
+  ];
+  return [
+    `### 5. Join with history: ${r.rooms} rooms of 100 stored messages, ${r.joiners} clients × ${r.rounds} joins at once`,
+    '',
+    table(['metric', 'product', 'baseline (no history)', 'ratio (p99)'], rows),
+  ].join('\n');
+}
+
+function describe(perMsg: Record<string, number> | undefined): string {
+  const entries = Object.entries(perMsg ?? {}).filter(([, n]) => n >= 0.005);
+  return entries.length > 0 ? entries.map(([c, n]) => `${c} ${n}`).join(', ') : 'none';
+}
+
+export function targets(r: ScenarioResults): Target[] {
+  const out: Target[] = [];
+  const vsBaseline = (
+    id: string,
+    target: string,
+    p: number | undefined,
+    b: number | undefined,
+    limit: number,
+    higherIsBetter = false,
+    note?: string,
+  ) => {
+    const v = ratio(p, b);
+    out.push({
+      id,
+      target,
+      product: round(p ?? Number.NaN, 2),
+      baseline: round(b ?? Number.NaN, 2),
+      value: round(v, 3),
+      limit: `${higherIsBetter ? '≥' : '≤'} ${limit}×`,
+      met: Number.isFinite(v) ? (higherIsBetter ? v >= limit : v <= limit) : null,
+      ...(note ? { note } : {}),
+    });
+  };
+  if (r.fanout) {
+    const { product: p, baseline: b } = r.fanout;
+    for (const rate of [4000, 8000]) {
+      vsBaseline(
+        `cpu-${rate}`,
+        `app CPU per message at ${rate} msg/s`,
+        stepAt(p.steps, rate)?.appCpuMsPer1k,
+        stepAt(b.steps, rate)?.appCpuMsPer1k,
+        1.15,
+      );
+    }
+    vsBaseline(
+      'p99-2000',
+      'p99 latency at 2000 msg/s',
+      stepAt(p.steps, 2000)?.latency.p99,
+      stepAt(b.steps, 2000)?.latency.p99,
+      1.5,
+    );
+    vsBaseline('sustained', 'sustained rate', p.sustainedPerS, b.sustainedPerS, 0.9, true);
+    // Persistence: commands the product's data connection sends to Redis per message (MONITOR, a
+    // script counts once), in the warm-up step; background work (presence heartbeats) included.
+    const trips = p.warmup.roundTrips;
+    const data = trips?.perMsgByRole.data ?? Number.NaN;
+    out.push({
+      id: 'redis-round-trips',
+      target: 'Redis round trips per message for persistence',
+      product: round(data, 3),
+      baseline: round(b.warmup.roundTrips?.perMsgByRole.data ?? 0, 3),
+      value: round(data, 3),
+      limit: '1 (≤ 1.05 with background commands)',
+      met: Number.isFinite(data) ? data <= 1.05 : null,
+      note: `commands sent per message at ${p.warmup.offeredPerS} msg/s (Redis MONITOR, a script counts once): product ${describe(trips?.perMsgByCommand)}; baseline ${describe(b.warmup.roundTrips?.perMsgByCommand)}`,
+    });
+  }
+  if (r.idle) {
+    vsBaseline(
+      'rss-per-conn',
+      'RSS per idle connection',
+      r.idle.product.rssPerConnKb,
+      r.idle.baseline.rssPerConnKb,
+      1.3,
+      false,
+      `absolute: product ${fmt(r.idle.product.rssPerConnKb)} KB, baseline ${fmt(r.idle.baseline.rssPerConnKb)} KB per connection`,
+    );
+  }
+  if (r.login) {
+    const v = r.login.lagStormP99Ms;
+    out.push({
+      id: 'login-lag',
+      target: 'login storm: event-loop lag p99',
+      product: round(v, 1),
+      baseline: undefined,
+      value: round(v, 1),
+      limit: '≤ 20 ms',
+      met: Number.isFinite(v) ? v <= 20 : null,
+      note: `raw nodejs_eventloop_lag_p99_seconds ${fmt(r.login.lagStormP99RawMs)} ms (includes the 10 ms sampling interval); login p99 ${fmt(r.login.latency.p99, 0)} ms`,
+    });
+  }
+  if (r.locality) {
+    const v = r.locality.ratio;
+    out.push({
+      id: 'locality',
+      target: 'room locality: member-less instances, sharded vs classic CPU per message',
+      product: round(r.locality.sharded.nonMemberCpuMsPer1k, 2),
+      baseline: round(r.locality.classic.nonMemberCpuMsPer1k, 2),
+      value: round(v, 3),
+      limit: '≤ 0.20×',
+      met: Number.isFinite(v) ? v <= 0.2 : null,
+      note: 'product columns: sharded / classic CPU-ms per 1000 messages',
+    });
+  }
+  return out;
+}
+
+export function targetsTable(list: readonly Target[]): string {
+  const rows = list.map((t) => [
+    t.target,
+    fmt(t.product, 2),
+    t.baseline === undefined ? '–' : fmt(t.baseline, 2),
+    fmt(t.value, 2),
+    t.limit,
+    t.met === null ? 'not measured' : t.met ? '**met**' : '**missed**',
+  ]);
+  return [
+    '### Targets',
+    '',
+    table(['target', 'product', 'baseline', 'ratio / value', 'limit', 'verdict'], rows),
+    ...list.filter((t) => t.note).map((t) => `- ${t.target}: ${t.note}`),
+  ].join('\n');
+}
