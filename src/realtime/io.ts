@@ -222,10 +222,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     },
     async leave() {
       leaving = true;
-      sync.stop();
-      const { rooms } = await deps.presence.leave();
-      const counts = await deps.presence.counts(rooms);
-      io.serverSideEmit('presence', { v: counts.version, online: counts.online, rooms: [...counts.rooms] });
+      await sync.leave();
     },
     close() {
       closed ??= new Promise<void>((resolve) => {

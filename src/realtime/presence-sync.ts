@@ -106,16 +106,28 @@ export class PresenceSync {
     this.dirtyRooms.clear();
     this.dirtyOnline = false;
     try {
-      const counts = await this.presence.counts(rooms);
-      const payload: CountsPayload = { v: counts.version, online: counts.online, rooms: [...counts.rooms] };
-      this.io.serverSideEmit('presence', payload);
-      this.forward(payload);
+      this.forward(await this.publish(rooms));
     } catch (err) {
       // Redis away: keep them dirty; the next change or heartbeat retries.
       this.dirtyOnline = true;
       for (const r of rooms) this.dirtyRooms.add(r);
       this.log.debug({ err }, 'presence flush failed');
     }
+  }
+
+  /** Reads the counts of `rooms` (and online) with their version and sends them to the other instances. */
+  private async publish(rooms: readonly string[]): Promise<CountsPayload> {
+    const counts = await this.presence.counts(rooms);
+    const payload: CountsPayload = { v: counts.version, online: counts.online, rooms: [...counts.rooms] };
+    this.io.serverSideEmit('presence', payload);
+    return payload;
+  }
+
+  /** Graceful exit: stop, take this instance out of presence, tell the others the new counts. */
+  async leave(): Promise<void> {
+    this.stop();
+    const { rooms } = await this.presence.leave();
+    await this.publish(rooms);
   }
 
   private forward(p: CountsPayload): void {
