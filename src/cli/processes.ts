@@ -368,6 +368,21 @@ async function startedWhen(proc: Proc, what: string, timeoutMs: number, check: (
   }
 }
 
+/** The ManagedProcess view of a spawned process (live getters), for the wrappers to extend. */
+function managed(proc: Proc): ManagedProcess {
+  return {
+    pid: proc.pid,
+    exited: proc.exited,
+    get running() {
+      return proc.running;
+    },
+    get signalCode() {
+      return proc.signalCode;
+    },
+    recentOutput: () => proc.recentOutput(),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Redis
 
@@ -418,21 +433,12 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisProcess>
   await startedWhen(proc, `redis on ${host}:${port} to answer PING`, opts.timeoutMs ?? 15_000, () =>
     redisPing(port, host),
   );
-  return {
+  return Object.assign(managed(proc), {
     port,
     url: `redis://${host}:${port}`,
-    pid: proc.pid,
-    exited: proc.exited,
-    get running() {
-      return proc.running;
-    },
-    get signalCode() {
-      return proc.signalCode;
-    },
-    recentOutput: () => proc.recentOutput(),
     stop: (timeoutMs = 10_000) => proc.stop('SIGTERM', timeoutMs),
-    kill: (signal = 'SIGKILL') => proc.stop(signal, 10_000),
-  };
+    kill: (signal: NodeJS.Signals = 'SIGKILL') => proc.stop(signal, 10_000),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,21 +492,12 @@ export async function startInstance(opts: StartInstanceOptions): Promise<Instanc
   await startedWhen(proc, `GET ${url}/readyz to answer 200`, opts.readyTimeoutMs ?? 30_000, async () => {
     return (await httpStatus(`${url}/readyz`)) === 200;
   });
-  return {
+  return Object.assign(managed(proc), {
     port: opts.port,
     url,
-    pid: proc.pid,
-    exited: proc.exited,
-    get running() {
-      return proc.running;
-    },
-    get signalCode() {
-      return proc.signalCode;
-    },
-    recentOutput: () => proc.recentOutput(),
-    stop: (signal = 'SIGTERM', timeoutMs = 30_000) => proc.stop(signal, timeoutMs),
+    stop: (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000) => proc.stop(signal, timeoutMs),
     kill: () => proc.stop('SIGKILL', 10_000),
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -540,20 +537,11 @@ export async function startNginx(opts: StartNginxOptions): Promise<NginxProcess>
       canConnect(listen.port, listen.host),
     );
   }
-  return {
-    pid: proc.pid,
-    exited: proc.exited,
-    get running() {
-      return proc.running;
-    },
-    get signalCode() {
-      return proc.signalCode;
-    },
-    recentOutput: () => proc.recentOutput(),
+  return Object.assign(managed(proc), {
     stop: (stopTimeoutMs = 10_000) => proc.stop('SIGTERM', stopTimeoutMs),
     kill: () => proc.stop('SIGKILL', 10_000),
     reload: () => {
       if (proc.running) proc.child.kill('SIGHUP');
     },
-  };
+  });
 }

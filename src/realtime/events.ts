@@ -44,7 +44,9 @@ export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, Inte
 export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /** Socket.IO room of a chat room; the prefix keeps chat rooms apart from socket-id rooms. */
-export const socketRoom = (room: string) => `room:${room}`;
+const ROOM_PREFIX = 'room:';
+export const socketRoom = (room: string) => `${ROOM_PREFIX}${room}`;
 
 /** The chat room a Socket.IO room stands for, or null for other rooms (socket ids). */
-export const chatRoomOf = (name: string): string | null => (name.startsWith('room:') ? name.slice(5) : null);
+export const chatRoomOf = (name: string): string | null =>
+  name.startsWith(ROOM_PREFIX) ? name.slice(ROOM_PREFIX.length) : null;
