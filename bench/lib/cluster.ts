@@ -3,19 +3,16 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
-import {
-  freePort,
-  startInstance,
-  startRedis,
-  type InstanceProcess,
-  type RedisProcess,
-} from '../../src/cli/processes.js';
+import { buildCluster, type ClusterInstance } from '../../tools/cluster/builder.js';
+import { standaloneRedis } from '../../tools/cluster/redis.js';
 import type { ServerKind } from './protocol.js';
 
-/** The bench's clusters: redis-server + N instances of the product (dist/main.js) or of the baseline relay. */
+/**
+ * The bench's clusters, from the one cluster builder: redis-server (no AOF) + N instances of the
+ * product (dist/main.js) or of the baseline relay, no nginx (load generators pick instances).
+ */
 
 export const BASELINE_ENTRY = fileURLToPath(new URL('../baseline/server.mjs', import.meta.url));
-const HOST = '127.0.0.1';
 /** The bench's own Redis connection (INFO, CLIENT LIST): left out of the counts. */
 export const BENCH_CLIENT_NAME = 'bench-info';
 
@@ -38,8 +35,8 @@ export interface ClusterOptions {
 export interface BenchCluster {
   kind: ServerKind;
   label: string;
-  redis: RedisProcess;
-  instances: InstanceProcess[];
+  redis: { readonly url: string; readonly port: number; readonly pid: number };
+  instances: readonly ClusterInstance[];
   urls: string[];
   /** Each instance's log file (stdout and stderr). */
   logFiles: string[];
@@ -70,23 +67,49 @@ export async function stopAllClusters(): Promise<void> {
 export async function startCluster(opts: ClusterOptions): Promise<BenchCluster> {
   const dir = path.join(opts.runDir, opts.label);
   mkdirSync(dir, { recursive: true });
-  const redis = await startRedis({
-    dir: path.join(dir, 'redis'),
-    appendonly: false,
-    logFile: path.join(dir, 'redis.log'),
-  });
-  const info = createClient({ url: redis.url, name: BENCH_CLIENT_NAME });
-  info.on('error', () => undefined);
-  const instances: InstanceProcess[] = [];
-  let stopped: Promise<void> | undefined;
   const metricsToken = randomBytes(16).toString('hex');
+  const sessionSecret = randomBytes(24).toString('hex');
+  // --cpu-prof is not allowed in NODE_OPTIONS; --inspect is, and the bench drives the profiler itself.
+  const nodeOptions = opts.inspect ? '--inspect=127.0.0.1:0' : undefined;
+  const built = await buildCluster({
+    dir,
+    instances: opts.instances,
+    redis: standaloneRedis({ appendonly: false }),
+    id: (i) => `${opts.label}-${i + 1}`,
+    ...(opts.kind === 'baseline'
+      ? { entry: BASELINE_ENTRY }
+      : opts.productEntry === undefined
+        ? {}
+        : { entry: opts.productEntry }),
+    env: () => ({
+      NODE_ENV: 'production',
+      REDIS_PREFIX: 'bench:',
+      SESSION_SECRET: sessionSecret,
+      LOG_LEVEL: opts.logLevel,
+      RATE_LIMITS: 'off',
+      METRICS_TOKEN: metricsToken,
+      DRAIN_WINDOW_MS: '0',
+      NODE_OPTIONS: nodeOptions,
+      ...opts.env,
+      ...(opts.kind === 'product' ? opts.productEnv : {}),
+    }),
+  });
+  const info = createClient({ url: built.redis.url, name: BENCH_CLIENT_NAME });
+  info.on('error', () => undefined);
+  let stopped: Promise<void> | undefined;
   const cluster: BenchCluster = {
     kind: opts.kind,
     label: opts.label,
-    redis,
-    instances,
-    urls: [],
-    logFiles: [],
+    redis: {
+      url: built.redis.url,
+      port: Number(new URL(built.redis.url).port),
+      get pid() {
+        return built.redis.pids()[0] ?? 0;
+      },
+    },
+    instances: built.instances,
+    urls: built.instances.map((i) => i.url),
+    logFiles: built.instances.map((i) => i.logFile),
     metricsToken,
     adapter: 'unknown',
     redisVersion: 'unknown',
@@ -103,9 +126,8 @@ export async function startCluster(opts: ClusterOptions): Promise<BenchCluster> 
     },
     stop() {
       stopped ??= (async () => {
-        await Promise.allSettled(instances.map((i) => i.stop('SIGTERM', 15_000)));
         if (info.isOpen) await info.close().catch(() => undefined);
-        await redis.stop(10_000);
+        await built.stop({ drainTimeoutMs: 15_000 });
         live.delete(cluster);
       })();
       return stopped;
@@ -116,38 +138,6 @@ export async function startCluster(opts: ClusterOptions): Promise<BenchCluster> 
     await info.connect();
     cluster.redisVersion = /redis_version:(\S+)/.exec(await info.info('server'))?.[1] ?? 'unknown';
     versionSeen = cluster.redisVersion;
-    const sessionSecret = randomBytes(24).toString('hex');
-    const ports = await Promise.all(Array.from({ length: opts.instances }, () => freePort(HOST)));
-    // --cpu-prof is not allowed in NODE_OPTIONS; --inspect is, and the bench drives the profiler itself.
-    const nodeOptions = opts.inspect ? '--inspect=127.0.0.1:0' : undefined;
-    cluster.logFiles = ports.map((_, i) => path.join(dir, `instance-${i + 1}.log`));
-    const started = await Promise.all(
-      ports.map((port, i) =>
-        startInstance({
-          port,
-          entry: opts.kind === 'baseline' ? BASELINE_ENTRY : opts.productEntry,
-          logFile: cluster.logFiles[i],
-          readyTimeoutMs: 30_000,
-          env: {
-            NODE_ENV: 'production',
-            HOST,
-            REDIS_URL: redis.url,
-            REDIS_PREFIX: 'bench:',
-            SESSION_SECRET: sessionSecret,
-            INSTANCE_ID: `${opts.label}-${i + 1}`,
-            LOG_LEVEL: opts.logLevel,
-            RATE_LIMITS: 'off',
-            METRICS_TOKEN: metricsToken,
-            DRAIN_WINDOW_MS: '0',
-            NODE_OPTIONS: nodeOptions,
-            ...opts.env,
-            ...(opts.kind === 'product' ? opts.productEnv : {}),
-          },
-        }),
-      ),
-    );
-    instances.push(...started);
-    cluster.urls = started.map((i) => i.url);
     cluster.adapter = await detectAdapter(cluster);
     return cluster;
   } catch (err) {

@@ -9,7 +9,11 @@ import {
   type BrowserContextOptions,
   type Page,
 } from 'playwright-core';
-import { request, type TestCluster } from '../helpers/cluster.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { until } from '../helpers/poll.js';
+import { distinctSources as probeSources, instanceVia as probeInstance } from '../helpers/routing.js';
+
+export { until };
 
 /**
  * The browser tier's toolkit: Debian's Chromium driven by playwright-core (never a downloaded
@@ -172,37 +176,6 @@ export async function screenshot(page: Page, name: string, opts: { docs?: boolea
   return file;
 }
 
-// ---- polling -----------------------------------------------------------------------------------
-
-/**
- * Polls `probe` until `ok` accepts its value; returns that value. On the deadline it fails naming
- * `what` and showing the last value seen, so a failure says what the page looked like.
- */
-export async function until<T>(
-  probe: () => Promise<T> | T,
-  ok: (value: T) => boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      lastError = undefined;
-      if (ok(last)) return last;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const seen = lastError === undefined ? JSON.stringify(last) : String(lastError);
-      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}; last seen: ${seen}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 // ---- front doors: a chosen client address through nginx ------------------------------------------
 
 export interface FrontDoor {
@@ -280,27 +253,16 @@ export async function startFrontDoor(target: string, from: string): Promise<Fron
 }
 
 /** Which instance nginx sends a client at `from` to (its X-Instance-Id). */
-export async function instanceVia(cluster: TestCluster, from: string): Promise<string> {
-  const res = await request(`${cluster.nginxUrl}/healthz`, { from });
-  return String(res.headers['x-instance-id']);
+export function instanceVia(cluster: TestCluster, from: string): Promise<string> {
+  return probeInstance(cluster.nginxUrl, from);
 }
 
-/**
- * `count` loopback source addresses that nginx hashes to pairwise different instances (the mapping
- * depends on the upstreams' ports, so it is probed each run).
- */
-export async function distinctSources(
+/** `count` loopback source addresses that nginx hashes to pairwise different instances. */
+export function distinctSources(
   cluster: TestCluster,
   count: number,
 ): Promise<{ from: string; instance: string }[]> {
-  const found = new Map<string, string>();
-  for (let last = 2; last < 255 && found.size < count; last += 1) {
-    const from = `127.0.0.${last}`;
-    const instance = await instanceVia(cluster, from);
-    if (!found.has(instance)) found.set(instance, from);
-  }
-  if (found.size < count) throw new Error(`nginx spread 253 addresses over only ${found.size} instances`);
-  return [...found].map(([instance, from]) => ({ from, instance }));
+  return probeSources(cluster.nginxUrl, count);
 }
 
 /** The index in cluster.instances of the instance with this id. */

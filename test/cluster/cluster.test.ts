@@ -1,9 +1,13 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/store/messages.js';
-import { connect, emitAck, eventually, nextEvent, record, signUp } from '../helpers/app.js';
 import { ChatClient } from '../helpers/chat-client.js';
 import { request, startCluster, type TestCluster } from '../helpers/cluster.js';
+import { eventually } from '../helpers/poll.js';
+import { instanceVia, socketsOn } from '../helpers/routing.js';
+import { connect, emitAck, nextEvent, record } from '../helpers/socket.js';
+import { signUp } from '../helpers/users.js';
 
 let cluster: TestCluster;
 const opened: { close(): void }[] = [];
@@ -14,20 +18,8 @@ const track = <T extends { close(): void }>(x: T): T => {
 let n = 0;
 const roomName = (base: string) => `${base} ${++n} ${Date.now() % 100000}`;
 
-/** Instance id serving a request from loopback address `ip` through nginx. */
-async function instanceFor(ip: string): Promise<string> {
-  const res = await request(`${cluster.nginxUrl}/healthz`, { from: ip });
-  return String(res.headers['x-instance-id']);
-}
-
 /** Sockets connected to instance i right now, from its own metrics. */
-async function socketsOn(i: number): Promise<number> {
-  const res = await request(`${cluster.url(i)}/metrics`, {
-    headers: { authorization: `Bearer ${cluster.metricsToken}` },
-  });
-  const match = /^chat_sockets_connected\{[^}]*\} (\d+)/m.exec(res.body);
-  return Number(match?.[1] ?? 0);
-}
+const socketsOnInstance = (i: number): Promise<number> => socketsOn(cluster.url(i), cluster.metricsToken);
 
 beforeAll(async () => {
   // Default presence timings: the 15 s bound below is the product's, not a test setting's.
@@ -42,7 +34,7 @@ describe('three instances behind nginx behave as one chat', () => {
   it('spreads users by address and delivers each message to every member exactly once', async () => {
     const ips = Array.from({ length: 12 }, (_, i) => `127.0.0.${i + 2}`);
     const served = new Map<string, string>();
-    for (const ip of ips) served.set(ip, await instanceFor(ip));
+    for (const ip of ips) served.set(ip, await instanceVia(cluster.nginxUrl, ip));
     expect(new Set(served.values()).size).toBeGreaterThanOrEqual(2);
 
     // Half through nginx with long-polling first (sticky hashing must hold the polling session),
@@ -114,7 +106,7 @@ describe('three instances behind nginx behave as one chat', () => {
     await eventually(() => roomCounts.at(-1)?.count === 2, 'room has 2 distinct users');
 
     tab1.close();
-    await new Promise((r) => setTimeout(r, 500));
+    await delay(500);
     expect(roomCounts.at(-1)?.count).toBe(2);
     expect(online.at(-1)).toBe(base + 1);
     tab2.close();
@@ -167,7 +159,7 @@ describe('three instances behind nginx behave as one chat', () => {
 
   it('drains on SIGTERM: users land on other instances, re-join, and lose nothing', async () => {
     const ips = Array.from({ length: 9 }, (_, i) => `127.0.1.${i + 2}`);
-    const before = await Promise.all(cluster.instances.map((_, i) => socketsOn(i)));
+    const before = await Promise.all(cluster.instances.map((_, i) => socketsOnInstance(i)));
     const users = await Promise.all(ips.map((ip) => ChatClient.create(cluster.nginxUrl, { from: ip })));
     users.forEach(track);
     const room = roomName('Drain');
@@ -175,7 +167,7 @@ describe('three instances behind nginx behave as one chat', () => {
     for (const u of users) await u.join(room);
     // Drain the instance that really holds the most of these users (from its own socket gauge):
     // right after the previous test's restart nginx may still route an address to a fallback.
-    const after = await Promise.all(cluster.instances.map((_, i) => socketsOn(i)));
+    const after = await Promise.all(cluster.instances.map((_, i) => socketsOnInstance(i)));
     const added = after.map((n, i) => n - (before[i] ?? 0));
     const index = added.indexOf(Math.max(...added));
     expect(added[index]).toBeGreaterThan(0);
@@ -185,7 +177,7 @@ describe('three instances behind nginx behave as one chat', () => {
       for (let k = 0; k < 20; k++) {
         await Promise.all(users.map((u, i) => u.send(`drain ${i}/${k}`)));
         sent += users.length;
-        await new Promise((r) => setTimeout(r, 50));
+        await delay(50);
       }
     })();
     const exit = await cluster.instances[index]!.stop('SIGTERM');

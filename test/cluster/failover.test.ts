@@ -1,5 +1,6 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../helpers/app.js';
+import { eventually } from '../helpers/poll.js';
 import { ChatClient } from '../helpers/chat-client.js';
 import { request, startCluster, type TestCluster } from '../helpers/cluster.js';
 
@@ -18,11 +19,11 @@ function load(stop: Promise<unknown>, label: string): Promise<number> {
   let started = 0;
   return new Promise((resolve) => {
     const loops = users.map(async (u, i) => {
-      await new Promise((r) => setTimeout(r, (i * SEND_EVERY_MS) / USERS));
+      await delay((i * SEND_EVERY_MS) / USERS);
       while (!done) {
         started++;
         void u.send(`${label} ${i} ${started}`);
-        await new Promise((r) => setTimeout(r, SEND_EVERY_MS));
+        await delay(SEND_EVERY_MS);
       }
     });
     void Promise.all(loops).then(() => resolve(started));
@@ -88,9 +89,9 @@ afterAll(async () => {
 describe('failover under load (~30 users, ~100 msg/s, 3 instances behind nginx)', () => {
   it('survives a SIGKILLed instance: everyone back within 5 s, nothing lost, nothing twice', async () => {
     const start = await storedCount();
-    const stop = new Promise((r) => setTimeout(r, 6000));
+    const stop = delay(6000);
     const sending = load(stop, 'kill');
-    await new Promise((r) => setTimeout(r, 1500));
+    await delay(1500);
     await cluster.killInstance(1, 'SIGKILL');
     const sent = await sending;
     await expectNothingLost('SIGKILL');
@@ -115,14 +116,14 @@ describe('failover under load (~30 users, ~100 msg/s, 3 instances behind nginx)'
           from: '127.0.3.2',
         });
         statuses.push(res.status);
-        await new Promise((r) => setTimeout(r, 20));
+        await delay(20);
       }
     })();
     for (const instance of cluster.instances) {
-      await new Promise((r) => setTimeout(r, 1000));
+      await delay(1000);
       await instance.restart();
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await delay(1000);
     stopLoad();
     polling = false;
     const sent = await sending;

@@ -1,37 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../src/cli/processes.js';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { request, startCluster, type TestCluster } from '../helpers/cluster.js';
-
-/** Pids whose parent is `pid` (Linux /proc), e.g. nginx's workers. */
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .flatMap((name) => {
-      try {
-        // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so split after ')'.
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return ppid === pid ? [Number(name)] : [];
-      } catch {
-        return [];
-      }
-    });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie still answers kill(0) until reaped: count it as gone.
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+import { alive, childrenOf } from '../helpers/procs.js';
 
 describe('cluster harness', () => {
   let cluster: TestCluster;
@@ -80,9 +50,9 @@ describe('cluster harness', () => {
     expect(workers.length).toBeGreaterThan(0); // nginx workers
     const all = [...pids, ...workers];
     await cluster.stop();
-    await waitFor(() => all.every((pid) => !alive(pid)), {
-      timeoutMs: 5000,
-      what: 'every harness process to exit',
+    await vi.waitFor(() => expect(all.filter(alive), 'harness processes still alive').toEqual([]), {
+      timeout: 5000,
+      interval: 50,
     });
     expect(existsSync(cluster.dir)).toBe(false);
     await cluster.stop(); // idempotent

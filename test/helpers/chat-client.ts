@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import type { Message } from '../../src/store/messages.js';
-import { fromAddress, request } from './cluster.js';
-
-type Ack = { success: boolean; code?: string; error?: string } & Record<string, unknown>;
+import { fromAddress } from './http.js';
+import { emitAck, type Ack } from './socket.js';
+import { signUp, uniqueUser } from './users.js';
 
 /**
  * A scripted chat user that behaves like the browser client: re-joins with `since` after every
@@ -56,15 +56,7 @@ export class ChatClient {
     baseUrl: string,
     opts: { from?: string; username?: string; transports?: ('polling' | 'websocket')[] } = {},
   ) {
-    const username = opts.username ?? `u${randomUUID().replace(/-/g, '').slice(0, 20)}`;
-    const res = await request(`${baseUrl}/auth/register`, {
-      method: 'POST',
-      from: opts.from,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password: 'password123' }),
-    });
-    const cookie = String(res.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
-    if (res.status !== 201 || !cookie) throw new Error(`register ${username}: ${res.status} ${res.body}`);
+    const { username, cookie } = await signUp(baseUrl, opts.username ?? uniqueUser('u'), undefined, opts.from);
     const socket = ioClient(baseUrl, {
       extraHeaders: { cookie },
       transports: opts.transports ?? ['websocket'],
@@ -81,7 +73,7 @@ export class ChatClient {
   }
 
   emit(event: string, ...args: unknown[]): Promise<Ack> {
-    return this.socket.timeout(5000).emitWithAck(event, ...args) as Promise<Ack>;
+    return emitAck(this.socket, event, ...args);
   }
 
   async join(room: string): Promise<Ack> {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { findBinary, startRedis } from '../../src/cli/processes.js';
+import { findBinary } from '../../tools/cluster/paths.js';
+import { startRedisServer } from '../../tools/cluster/redis.js';
 
 export interface TestRedis {
   url: string;
@@ -62,7 +63,7 @@ async function startBinary(): Promise<TestRedis> {
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'test-redis-'));
   try {
-    const redis = await startRedis({ dir, appendonly: false });
+    const redis = await startRedisServer({ dir, appendonly: false });
     return {
       url: redis.url,
       source: 'binary',

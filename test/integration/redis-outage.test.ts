@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisProcess } from '../../src/cli/processes.js';
+import { startRedisServer as startRedis, type RedisProcess } from '../../tools/cluster/redis.js';
 import type { Message } from '../../src/store/messages.js';
 import {
   connect,

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NGINX_TEMPLATE_PATH, renderNginxConf, writeNginxConf } from '../../src/cli/nginx.js';
-import { findBinary } from '../../src/cli/processes.js';
+import { NGINX_TEMPLATE_PATH, renderNginxConf, writeNginxConf } from '../../tools/cluster/nginx-conf.js';
+import { findBinary } from '../../tools/cluster/paths.js';
 
 const template = readFileSync(NGINX_TEMPLATE_PATH, 'utf8');
 const runDir = mkdtempSync(path.join(os.tmpdir(), 'nginx-render-'));

@@ -1,6 +1,8 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { NGINX_TEMPLATE_PATH } from './paths.js';
+
+export { NGINX_TEMPLATE_PATH };
 
 /** Host and port of a listen socket or an upstream server. */
 export interface HostPort {
@@ -14,9 +16,6 @@ export interface NginxRenderOptions {
   /** Absolute directory for pid, logs and temp files (the `-p` prefix of the rendered config). */
   runDir: string;
 }
-
-/** The top-level nginx.conf: the production file, rendered for local runs and tests. */
-export const NGINX_TEMPLATE_PATH = fileURLToPath(new URL('../../nginx.conf', import.meta.url));
 
 const REGIONS = ['runtime-paths', 'http-paths', 'upstream-servers', 'listen'] as const;
 type Region = (typeof REGIONS)[number];
