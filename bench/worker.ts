@@ -5,6 +5,7 @@
  * Exits when the orchestrator goes away.
  */
 import { io, type Socket } from 'socket.io-client';
+import pLimit from 'p-limit';
 import {
   messageText,
   nowMs,
@@ -106,21 +107,14 @@ async function join(socket: Socket, room: string, timeoutMs: number): Promise<vo
   if (!ackSucceeded(ack)) throw new Error(`join-room ${room}: ${ackCode(ack)}`);
 }
 
-/** Runs `fn` over `items` with at most `concurrency` at once. */
+/** Runs `fn` over `items` with at most `concurrency` at once (p-limit). */
 async function pool<T>(
   items: readonly T[],
   concurrency: number,
   fn: (item: T, index: number) => Promise<void>,
 ): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      const item = items[index];
-      if (item !== undefined) await fn(item, index);
-    }
-  });
-  await Promise.all(runners);
+  const limit = pLimit(Math.max(1, concurrency));
+  await Promise.all(items.map((item, index) => limit(() => fn(item, index))));
 }
 
 async function connect(cmd: Extract<Command, { type: 'connect' }>): Promise<ConnectResult> {

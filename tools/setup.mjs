@@ -35,7 +35,12 @@ export const TIERS = [
     needs: ['redis-server'],
     enough: 'REDIS_URL',
   },
-  { name: 'cluster', command: ['vitest', 'run', '--project', 'cluster'], needs: ['redis-server', 'nginx'], build: true },
+  {
+    name: 'cluster',
+    command: ['vitest', 'run', '--project', 'cluster'],
+    needs: ['redis-server', 'nginx'],
+    build: true,
+  },
   {
     name: 'browser',
     command: ['vitest', 'run', '--project', 'browser'],
@@ -150,13 +155,18 @@ function aptInstall(packages) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const policy = '/usr/sbin/policy-rc.d';
   const madePolicy = !existsSync(policy);
-  if (madePolicy) writeFileSync(policy, '#!/bin/sh\n# services are never started by package installs here\nexit 101\n', { mode: 0o755 });
+  if (madePolicy)
+    writeFileSync(policy, '#!/bin/sh\n# services are never started by package installs here\nexit 101\n', {
+      mode: 0o755,
+    });
   try {
     const haveLists = readdirSafe('/var/lib/apt/lists').some((f) => f.endsWith('_Packages'));
     if (!haveLists) run('apt-get', ['update'], env);
     // Newer releases dropped the nginx-light transitional package: fall back to nginx.
     const names = packages.map((p) =>
-      p === 'nginx-light' && spawnSync('apt-cache', ['show', p], { stdio: 'ignore' }).status !== 0 ? 'nginx' : p,
+      p === 'nginx-light' && spawnSync('apt-cache', ['show', p], { stdio: 'ignore' }).status !== 0
+        ? 'nginx'
+        : p,
     );
     const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', ...names], env) === 0;
     if (!install() && haveLists && run('apt-get', ['update'], env) === 0) install();

@@ -69,7 +69,8 @@ function parseOptions(argv: string[]): Options | undefined {
     throw new CliError(`--port must be a TCP port, got "${rawPort}"`);
   }
   const logs = values.logs ?? 'stdout';
-  if (logs !== 'stdout' && logs !== 'files') throw new CliError(`--logs must be stdout or files, got "${logs}"`);
+  if (logs !== 'stdout' && logs !== 'files')
+    throw new CliError(`--logs must be stdout or files, got "${logs}"`);
   return { instances, port, logs };
 }
 
@@ -82,7 +83,9 @@ function takeLock(): void {
   if (existsSync(LOCK_FILE)) {
     const pid = Number(readFileSync(LOCK_FILE, 'utf8').trim());
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid)) {
-      throw new CliError(`Another local cluster is running (pid ${pid}). Stop it first (Ctrl-C, or kill ${pid}).`);
+      throw new CliError(
+        `Another local cluster is running (pid ${pid}). Stop it first (Ctrl-C, or kill ${pid}).`,
+      );
     }
   }
   writeFileSync(LOCK_FILE, `${process.pid}\n`);
@@ -195,9 +198,13 @@ class Launcher {
 
     const url = `http://localhost:${this.cluster.nginx?.port ?? 0}`;
     const redisLabel =
-      externalUrl !== '' ? `redis ${redactUrl(externalUrl)}` : `${this.cluster.redis.url}, AOF in .data/redis`;
+      externalUrl !== ''
+        ? `redis ${redactUrl(externalUrl)}`
+        : `${this.cluster.redis.url}, AOF in .data/redis`;
     out(`Chat running at ${url} (${this.opts.instances} instances, ${redisLabel})`);
-    out(`  metrics: curl -H "Authorization: Bearer ${metricsToken}" ${url}/metrics   (token in .data/metrics-token)`);
+    out(
+      `  metrics: curl -H "Authorization: Bearer ${metricsToken}" ${url}/metrics   (token in .data/metrics-token)`,
+    );
     out(
       this.opts.logs === 'files'
         ? '  logs: .run/logs/app-N.log, .run/logs/redis.log, .run/nginx/logs/'
@@ -221,7 +228,8 @@ class Launcher {
     void instance.exited.then((code) => {
       if (this.stopping !== undefined) return;
       const delay = Date.now() - startedAt > STABLE_AFTER_MS ? FIRST_BACKOFF_MS : backoffMs;
-      const how = code === null ? `was killed by ${instance.signalCode ?? 'a signal'}` : `exited with code ${code}`;
+      const how =
+        code === null ? `was killed by ${instance.signalCode ?? 'a signal'}` : `exited with code ${code}`;
       this.restartLater(instance, delay, how);
     });
   }
@@ -240,7 +248,11 @@ class Launcher {
         },
         (e: unknown) => {
           if (this.stopping !== undefined) return;
-          this.restartLater(instance, next, `failed to start (${e instanceof Error ? e.message : String(e)})`);
+          this.restartLater(
+            instance,
+            next,
+            `failed to start (${e instanceof Error ? e.message : String(e)})`,
+          );
         },
       );
     }, delayMs);

@@ -56,7 +56,12 @@ export class ChatClient {
     baseUrl: string,
     opts: { from?: string; username?: string; transports?: ('polling' | 'websocket')[] } = {},
   ) {
-    const { username, cookie } = await signUp(baseUrl, opts.username ?? uniqueUser('u'), undefined, opts.from);
+    const { username, cookie } = await signUp(
+      baseUrl,
+      opts.username ?? uniqueUser('u'),
+      undefined,
+      opts.from,
+    );
     const socket = ioClient(baseUrl, {
       extraHeaders: { cookie },
       transports: opts.transports ?? ['websocket'],

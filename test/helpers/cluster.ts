@@ -107,12 +107,15 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
       await redis.stop();
       await redis.start();
     },
-    stopRedis: (signal: NodeJS.Signals = 'SIGTERM') => (signal === 'SIGTERM' ? redis.stop() : redis.kill(signal)),
+    stopRedis: (signal: NodeJS.Signals = 'SIGTERM') =>
+      signal === 'SIGTERM' ? redis.stop() : redis.kill(signal),
     startRedis: () => redis.start(),
     killInstance: (i: number, signal: NodeJS.Signals = 'SIGKILL') => instanceAt(i).stop(signal),
     pids: () => built.pids(),
     stop: () => {
-      stopped ??= built.stop({ instanceSignal: 'SIGKILL' }).finally(() => rmSync(dir, { recursive: true, force: true }));
+      stopped ??= built
+        .stop({ instanceSignal: 'SIGKILL' })
+        .finally(() => rmSync(dir, { recursive: true, force: true }));
       return stopped;
     },
   };

@@ -107,7 +107,8 @@ function toResult(res: SimpleResponse): HttpResult {
   }
   const headers = new Headers();
   for (const [name, value] of Object.entries(res.headers)) {
-    for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, v);
+    for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value])
+      headers.append(name, v);
   }
   const setCookie = res.headers['set-cookie']?.[0];
   return { status: res.status, body, cookie: setCookie?.split(';')[0], headers };

@@ -30,7 +30,9 @@ export async function until<T>(
     async () => {
       const value = await probe();
       if (!ok(value)) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}; last seen: ${JSON.stringify(value)}`);
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for: ${what}; last seen: ${JSON.stringify(value)}`,
+        );
       }
       return value;
     },

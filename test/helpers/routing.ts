@@ -28,7 +28,9 @@ export async function distinctSources(
 
 /** Sockets connected to an instance right now, from its own metrics gauge. */
 export async function socketsOn(instanceUrl: string, metricsToken: string): Promise<number> {
-  const res = await request(`${instanceUrl}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+  const res = await request(`${instanceUrl}/metrics`, {
+    headers: { authorization: `Bearer ${metricsToken}` },
+  });
   const match = /^chat_sockets_connected\{[^}]*\} (\d+)/m.exec(res.body);
   return Number(match?.[1] ?? 0);
 }

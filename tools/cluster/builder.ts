@@ -167,11 +167,7 @@ interface Slot {
   proc: InstanceProcess | undefined;
 }
 
-function instanceView(
-  slot: Slot,
-  restart: () => Promise<void>,
-  dir: string,
-): ClusterInstance {
+function instanceView(slot: Slot, restart: () => Promise<void>, dir: string): ClusterInstance {
   const proc = (): InstanceProcess => {
     if (slot.proc === undefined) throw new Error(`${slot.id} has not started`);
     return slot.proc;

@@ -36,7 +36,10 @@ export async function startNginx(opts: StartNginxOptions): Promise<NginxProcess>
   const listen = opts.listen;
   if (listen !== undefined) {
     const timeoutMs = opts.timeoutMs ?? 15_000;
-    await proc.readyWhen(`listening on ${listen.host}:${listen.port}`, tcpReady(listen.host, listen.port, timeoutMs));
+    await proc.readyWhen(
+      `listening on ${listen.host}:${listen.port}`,
+      tcpReady(listen.host, listen.port, timeoutMs),
+    );
   }
   return Object.assign(managedView(proc), {
     stop: (stopTimeoutMs = 10_000) => proc.stop('SIGTERM', stopTimeoutMs),

@@ -52,7 +52,11 @@ export class Supervised implements ManagedProcess {
   private readonly tail: string[] = [];
   private readonly child: ResultPromise;
 
-  constructor(command: string, args: string[], private readonly opts: SpawnOptions) {
+  constructor(
+    command: string,
+    args: string[],
+    private readonly opts: SpawnOptions,
+  ) {
     installExitHooks();
     const record = (line: string, stream: 'stdout' | 'stderr'): void => this.record(line, stream);
     const tap = (stream: 'stdout' | 'stderr') =>
@@ -136,7 +140,9 @@ export class Supervised implements ManagedProcess {
   failure(what: string, err: unknown): Error {
     const reason = err instanceof Error ? err.message : String(err);
     const output = this.recentOutput().trim();
-    return new Error(`${this.opts.name}: ${what}: ${reason}${output === '' ? '' : `\n--- output ---\n${output}`}`);
+    return new Error(
+      `${this.opts.name}: ${what}: ${reason}${output === '' ? '' : `\n--- output ---\n${output}`}`,
+    );
   }
 
   /** Resolves once `ready` does; fails (and kills the process) when it exits first or `ready` fails. */
