@@ -16,27 +16,30 @@ import { externalRedis, standaloneRedis } from './cluster/redis.js';
  * dies; a crashed instance is restarted with backoff.
  */
 
-const DATA_DIR = path.join(REPO_ROOT, '.data');
-const RUN_DIR = path.join(REPO_ROOT, '.run');
-const LOCK_FILE = path.join(RUN_DIR, 'cluster.pid');
+/** Where .data/ (Redis AOF, secrets) and .run/ (logs, nginx config, lock) live: --dir, default the checkout. */
+let DATA_DIR = path.join(REPO_ROOT, '.data');
+let RUN_DIR = path.join(REPO_ROOT, '.run');
+let LOCK_FILE = path.join(RUN_DIR, 'cluster.pid');
 const PREFERRED_REDIS_PORT = 6380;
 const DEFAULT_PORT = 8080;
 const FIRST_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
 const STABLE_AFTER_MS = 60_000;
 
-const USAGE = `Usage: npm start -- [--instances N] [--port P] [--logs stdout|files]
+const USAGE = `Usage: npm start -- [--instances N] [--port P] [--logs stdout|files] [--dir DIR]
 
   --instances N   app instances behind nginx (default: INSTANCES or 3)
   --port P        nginx port on 127.0.0.1 (default: PORT or ${DEFAULT_PORT}, else the next free one)
   --logs MODE     stdout: instance logs streamed here, prefixed app-N (default)
-                  files:  instance logs in .run/logs/app-N.log
+                  files:  instance logs in .run/logs/app-N.log only
+  --dir DIR       where .data/ and .run/ go (default: this checkout)
 
 Environment: REDIS_URL (use that Redis instead of starting redis-server); any app setting
 (LOG_LEVEL, RATE_LIMITS, ...) is passed to every instance.
 `;
 
 interface Options {
+  dir: string;
   instances: number;
   port: number | undefined;
   logs: 'stdout' | 'files';
@@ -54,6 +57,7 @@ function parseOptions(argv: string[]): Options | undefined {
       instances: { type: 'string', short: 'n' },
       port: { type: 'string', short: 'p' },
       logs: { type: 'string' },
+      dir: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,7 +75,7 @@ function parseOptions(argv: string[]): Options | undefined {
   const logs = values.logs ?? 'stdout';
   if (logs !== 'stdout' && logs !== 'files')
     throw new CliError(`--logs must be stdout or files, got "${logs}"`);
-  return { instances, port, logs };
+  return { dir: path.resolve(values.dir ?? REPO_ROOT), instances, port, logs };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,6 +333,9 @@ export async function main(argv: string[]): Promise<number> {
     out(USAGE);
     return 0;
   }
+  DATA_DIR = path.join(opts.dir, '.data');
+  RUN_DIR = path.join(opts.dir, '.run');
+  LOCK_FILE = path.join(RUN_DIR, 'cluster.pid');
   const launcher = new Launcher(opts);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => launcher.onSignal(signal));
