@@ -261,7 +261,7 @@ async function main(): Promise<number> {
   ].join('\n');
   const markdown = [
     header,
-    targetList.length > 0 ? targetsTable(targetList) : '',
+    targetList.length > 0 ? targetsTable(targetList, { smoke: opts.smoke }) : '',
     ...sections,
     errors.length > 0
       ? `### Errors\n\n${errors.map((e) => `- ${e.scenario}: ${e.error.split('\n')[0]}`).join('\n')}`

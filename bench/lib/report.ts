@@ -351,14 +351,20 @@ export function targets(r: ScenarioResults): Target[] {
   return out;
 }
 
-export function targetsTable(list: readonly Target[]): string {
+/**
+ * The targets with their verdicts. A smoke run's sizes are far too small for a verdict, so there
+ * every verdict reads "n/a (smoke)" rather than a "missed" that looks like a failure.
+ */
+export function targetsTable(list: readonly Target[], opts: { smoke?: boolean } = {}): string {
+  const verdict = (t: Target): string =>
+    opts.smoke === true ? 'n/a (smoke)' : t.met === null ? 'not measured' : t.met ? '**met**' : '**missed**';
   const rows = list.map((t) => [
     t.target,
     fmt(t.product, 2),
     t.baseline === undefined ? '–' : fmt(t.baseline, 2),
     fmt(t.value, 2),
     t.limit,
-    t.met === null ? 'not measured' : t.met ? '**met**' : '**missed**',
+    verdict(t),
   ]);
   return [
     '### Targets',
