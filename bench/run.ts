@@ -26,7 +26,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { redisVersionSeen, stopAllClusters } from './lib/cluster.js';
-import { waitQuiet, type Ctx } from './lib/context.js';
+import type { Ctx } from './lib/context.js';
+import { waitQuiet } from './lib/quiet.js';
 import { machineInfo } from './lib/procfs.js';
 import { nowMs } from './lib/protocol.js';
 import {

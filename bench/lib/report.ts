@@ -4,7 +4,7 @@ import type { IdleResult } from '../scenarios/idle.js';
 import type { LocalityResult } from '../scenarios/locality.js';
 import type { LoginResult } from '../scenarios/login.js';
 import { SUSTAINED_MAX_P99_MS, SUSTAINED_MIN_DELIVERED } from '../scenarios/fanout.js';
-import type { StepResult } from './context.js';
+import type { StepResult } from './step.js';
 import { ratio, round } from './stats.js';
 
 /** Tables (markdown, printed as is) and the targets of the issue, each met or missed. */

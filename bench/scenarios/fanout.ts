@@ -1,21 +1,8 @@
 import type { BenchCluster } from '../lib/cluster.js';
 import { createRooms, registerAll } from '../lib/http.js';
-import {
-  connectClients,
-  measureStep,
-  otherCores,
-  QUIET_CORES,
-  runStep,
-  sleep,
-  startProfiles,
-  summarizeSteps,
-  userNames,
-  waitQuiet,
-  withCluster,
-  type Ctx,
-  type RawStep,
-  type StepResult,
-} from '../lib/context.js';
+import { connectClients, sleep, startProfiles, userNames, withCluster, type Ctx } from '../lib/context.js';
+import { otherCores, QUIET_CORES, waitQuiet } from '../lib/quiet.js';
+import { measureStep, runStep, summarizeSteps, type RawStep, type StepResult } from '../lib/step.js';
 import type { ClientSpec, ServerKind } from '../lib/protocol.js';
 
 /**

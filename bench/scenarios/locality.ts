@@ -1,13 +1,6 @@
 import { createRooms, registerAll } from '../lib/http.js';
-import {
-  connectClients,
-  runStep,
-  sleep,
-  userNames,
-  withCluster,
-  type Ctx,
-  type StepResult,
-} from '../lib/context.js';
+import { connectClients, sleep, userNames, withCluster, type Ctx } from '../lib/context.js';
+import { runStep, type StepResult } from '../lib/step.js';
 import { cpuMs } from '../lib/procfs.js';
 import type { ClientSpec } from '../lib/protocol.js';
 import { ratio } from '../lib/stats.js';

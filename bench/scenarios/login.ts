@@ -1,14 +1,7 @@
 import { DEFAULT_BCRYPT_ROUNDS } from '../../src/config.js';
 import { createRooms, login, registerAll, scrapeMetrics } from '../lib/http.js';
-import {
-  connectClients,
-  runStep,
-  sleep,
-  userNames,
-  withCluster,
-  type Ctx,
-  type StepResult,
-} from '../lib/context.js';
+import { connectClients, sleep, userNames, withCluster, type Ctx } from '../lib/context.js';
+import { runStep, type StepResult } from '../lib/step.js';
 import { nowMs, type ClientSpec } from '../lib/protocol.js';
 import { summarize, type Summary } from '../lib/stats.js';
 
