@@ -128,3 +128,30 @@ export async function connectClients(
 export function userNames(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
 }
+
+/**
+ * One sending client per name, name g on instance g mod `instances` (the first `instances` of the
+ * cluster) and in room floor(g / usersPerRoom); ids from `idBase`.
+ */
+export function roomClients(
+  cluster: BenchCluster,
+  names: readonly string[],
+  opts: {
+    cookies: readonly (string | undefined)[];
+    rooms: readonly string[];
+    usersPerRoom: number;
+    instances: number;
+    idBase?: number;
+  },
+): ClientSpec[] {
+  return names.map((username, g) => ({
+    id: (opts.idBase ?? 0) + g,
+    url: cluster.urls[g % opts.instances] ?? '',
+    instance: g % opts.instances,
+    cookie: opts.cookies[g],
+    username,
+    room: opts.rooms[Math.floor(g / opts.usersPerRoom)],
+    sender: true,
+    group: cluster.label,
+  }));
+}

@@ -1,9 +1,17 @@
 import type { BenchCluster } from '../lib/cluster.js';
 import { createRooms, registerAll } from '../lib/http.js';
-import { connectClients, sleep, startProfiles, userNames, withCluster, type Ctx } from '../lib/context.js';
+import {
+  connectClients,
+  sleep,
+  startProfiles,
+  userNames,
+  withCluster,
+  type Ctx,
+  roomClients,
+} from '../lib/context.js';
 import { otherCores, QUIET_CORES, waitQuiet } from '../lib/quiet.js';
 import { measureStep, runStep, summarizeSteps, type RawStep, type StepResult } from '../lib/step.js';
-import type { ClientSpec, ServerKind } from '../lib/protocol.js';
+import type { ServerKind } from '../lib/protocol.js';
 
 /**
  * Scenario 1, fan-out: R rooms × U users spread over 3 instances (every room has members on every
@@ -74,16 +82,13 @@ async function prepare(
   const roomNames = Array.from({ length: rooms }, (_, r) => `fanout-${r}`);
   const cookies = kind === 'product' ? await registerAll(cluster.urls, names, 8) : [];
   if (kind === 'product' && cookies[0]) await createRooms(cluster.urls[0] ?? '', cookies[0], roomNames);
-  const specs: ClientSpec[] = names.map((username, g) => ({
-    id: idBase + g,
-    url: cluster.urls[g % INSTANCES] ?? '',
-    instance: g % INSTANCES,
-    cookie: cookies[g],
-    username,
-    room: roomNames[Math.floor(g / usersPerRoom)],
-    sender: true,
-    group: cluster.label,
-  }));
+  const specs = roomClients(cluster, names, {
+    cookies,
+    rooms: roomNames,
+    usersPerRoom,
+    instances: INSTANCES,
+    idBase: idBase,
+  });
   const connected = await connectClients(ctx, specs, 20);
   if (connected.connected === 0)
     throw new Error(`${kind}: no client connected: ${connected.errors.join('; ')}`);

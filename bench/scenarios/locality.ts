@@ -1,8 +1,7 @@
 import { createRooms, registerAll } from '../lib/http.js';
-import { connectClients, sleep, userNames, withCluster, type Ctx } from '../lib/context.js';
+import { connectClients, sleep, userNames, withCluster, type Ctx, roomClients } from '../lib/context.js';
 import { runStep, type StepResult } from '../lib/step.js';
 import { cpuMs } from '../lib/procfs.js';
-import type { ClientSpec } from '../lib/protocol.js';
 import { ratio } from '../lib/stats.js';
 
 /**
@@ -56,16 +55,12 @@ async function run(
       // Registration goes to every instance; sockets only to the member instances.
       const cookies = await registerAll(cluster.urls, names, 8);
       await createRooms(cluster.urls[0] ?? '', cookies[0] ?? '', roomNames);
-      const specs: ClientSpec[] = names.map((username, g) => ({
-        id: g,
-        url: cluster.urls[g % MEMBER_INSTANCES] ?? '',
-        instance: g % MEMBER_INSTANCES,
-        cookie: cookies[g],
-        username,
-        room: roomNames[Math.floor(g / usersPerRoom)],
-        sender: true,
-        group: cluster.label,
-      }));
+      const specs = roomClients(cluster, names, {
+        cookies,
+        rooms: roomNames,
+        usersPerRoom,
+        instances: MEMBER_INSTANCES,
+      });
       const connected = await connectClients(ctx, specs, 20);
       if (connected.connected === 0) throw new Error(`no client connected: ${connected.errors.join('; ')}`);
       await sleep(ctx.smoke ? 300 : 1000);

@@ -1,8 +1,8 @@
 import { DEFAULT_BCRYPT_ROUNDS } from '../../src/config.js';
 import { createRooms, login, registerAll, scrapeMetrics } from '../lib/http.js';
-import { connectClients, sleep, userNames, withCluster, type Ctx } from '../lib/context.js';
+import { connectClients, sleep, userNames, withCluster, type Ctx, roomClients } from '../lib/context.js';
 import { runStep, type StepResult } from '../lib/step.js';
-import { nowMs, type ClientSpec } from '../lib/protocol.js';
+import { nowMs } from '../lib/protocol.js';
 import { summarize, type Summary } from '../lib/stats.js';
 
 /**
@@ -68,16 +68,12 @@ export async function loginStorm(ctx: Ctx): Promise<LoginResult> {
       const cookies = await registerAll(cluster.urls, [...chatNames, ...stormNames], 8);
       const roomNames = Array.from({ length: rooms }, (_, r) => `login-${r}`);
       await createRooms(cluster.urls[0] ?? '', cookies[0] ?? '', roomNames);
-      const specs: ClientSpec[] = chatNames.map((username, g) => ({
-        id: g,
-        url: cluster.urls[g % instances] ?? '',
-        instance: g % instances,
-        cookie: cookies[g],
-        username,
-        room: roomNames[Math.floor(g / usersPerRoom)],
-        sender: true,
-        group: cluster.label,
-      }));
+      const specs = roomClients(cluster, chatNames, {
+        cookies,
+        rooms: roomNames,
+        usersPerRoom,
+        instances: instances,
+      });
       const connected = await connectClients(ctx, specs, 20);
       if (connected.connected === 0)
         throw new Error(`no chat client connected: ${connected.errors.join('; ')}`);
