@@ -5,6 +5,7 @@
  * Exits when the orchestrator goes away.
  */
 import { io, type Socket } from 'socket.io-client';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import {
   messageText,
@@ -53,8 +54,6 @@ function tally(step: number): Tally {
   }
   return t;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
