@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { prettyFactory } from 'pino-pretty';
@@ -7,6 +5,7 @@ import { buildCluster, type Cluster, type ClusterInstance } from './cluster/buil
 import { REPO_ROOT } from './cluster/paths.js';
 import { preferredPort } from './cluster/ports.js';
 import { externalRedis, standaloneRedis } from './cluster/redis.js';
+import { LauncherState, LockError } from './launcher-state.js';
 
 /**
  * The local cluster (`npm start`): Redis (REDIS_URL, or redis-server with AOF in .data/redis),
@@ -16,10 +15,6 @@ import { externalRedis, standaloneRedis } from './cluster/redis.js';
  * dies; a crashed instance is restarted with backoff.
  */
 
-/** Where .data/ (Redis AOF, secrets) and .run/ (logs, nginx config, lock) live: --dir, default the checkout. */
-let DATA_DIR = path.join(REPO_ROOT, '.data');
-let RUN_DIR = path.join(REPO_ROOT, '.run');
-let LOCK_FILE = path.join(RUN_DIR, 'cluster.pid');
 const PREFERRED_REDIS_PORT = 6380;
 const DEFAULT_PORT = 8080;
 const FIRST_BACKOFF_MS = 1000;
@@ -78,57 +73,7 @@ function parseOptions(argv: string[]): Options | undefined {
   return { dir: path.resolve(values.dir ?? REPO_ROOT), instances, port, logs };
 }
 
-// ---------------------------------------------------------------------------------------------
-// One launcher per checkout, secrets kept across runs
-
-/** Two launchers would share .data/redis (one AOF, two writers). */
-function takeLock(): void {
-  mkdirSync(RUN_DIR, { recursive: true });
-  if (existsSync(LOCK_FILE)) {
-    const pid = Number(readFileSync(LOCK_FILE, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid)) {
-      throw new CliError(
-        `Another local cluster is running (pid ${pid}). Stop it first (Ctrl-C, or kill ${pid}).`,
-      );
-    }
-  }
-  writeFileSync(LOCK_FILE, `${process.pid}\n`);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('start');
-  } catch {
-    return true; // no /proc: assume alive means ours
-  }
-}
-
-function releaseLock(): void {
-  try {
-    if (readFileSync(LOCK_FILE, 'utf8').trim() === String(process.pid)) rmSync(LOCK_FILE);
-  } catch {
-    // already gone
-  }
-}
-
-/** A random secret created once in .data/, so restarts keep sessions valid. */
-function storedSecret(file: string, bytes: number): string {
-  const full = path.join(DATA_DIR, file);
-  if (existsSync(full)) {
-    const value = readFileSync(full, 'utf8').trim();
-    if (value.length >= 32) return value;
-  }
-  mkdirSync(DATA_DIR, { recursive: true });
-  const value = randomBytes(bytes).toString('hex');
-  writeFileSync(full, `${value}\n`, { mode: 0o600 });
-  return value;
-}
-
+/** REDIS_URL without its password, for the banner. */
 function redactUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -165,23 +110,27 @@ class Launcher {
   /** Resolves with the exit code once a stop (signal, critical exit) has completed. */
   readonly finished = new Promise<number>((resolve) => (this.resolveFinished = resolve));
 
-  constructor(private readonly opts: Options) {}
+  private readonly state: LauncherState;
+
+  constructor(private readonly opts: Options) {
+    this.state = new LauncherState(opts.dir);
+  }
 
   async start(): Promise<void> {
     const externalUrl = process.env.REDIS_URL ?? '';
-    takeLock();
-    const sessionSecret = process.env.SESSION_SECRET ?? storedSecret('session-secret', 32);
-    const metricsToken = process.env.METRICS_TOKEN ?? storedSecret('metrics-token', 24);
+    this.state.takeLock();
+    const sessionSecret = process.env.SESSION_SECRET ?? this.state.secret('session-secret', 32);
+    const metricsToken = process.env.METRICS_TOKEN ?? this.state.secret('metrics-token', 24);
     const redis =
       externalUrl !== ''
         ? externalRedis(externalUrl)
         : standaloneRedis({
             port: await preferredPort(PREFERRED_REDIS_PORT),
-            dataDir: path.join(DATA_DIR, 'redis'),
-            logFile: path.join(RUN_DIR, 'logs', 'redis.log'),
+            dataDir: path.join(this.state.dataDir, 'redis'),
+            logFile: path.join(this.state.runDir, 'logs', 'redis.log'),
           });
     this.cluster = await buildCluster({
-      dir: RUN_DIR,
+      dir: this.state.runDir,
       instances: this.opts.instances,
       redis,
       nginx: { port: await this.nginxPort() },
@@ -288,7 +237,7 @@ class Launcher {
     if (now - this.firstSignalAt < 1000) return;
     err('Forced stop.');
     void this.cluster?.stop({ instanceSignal: 'SIGKILL' });
-    releaseLock();
+    this.state.releaseLock();
     process.exit(1);
   }
 
@@ -297,7 +246,7 @@ class Launcher {
       for (const timer of this.timers) clearTimeout(timer);
       const drainTimeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS ?? 10_000) + 5000;
       await this.cluster?.stop({ drainTimeoutMs });
-      releaseLock();
+      this.state.releaseLock();
       if (this.cluster !== undefined) out('Stopped.');
       this.resolveFinished(code);
       return code;
@@ -333,9 +282,6 @@ export async function main(argv: string[]): Promise<number> {
     out(USAGE);
     return 0;
   }
-  DATA_DIR = path.join(opts.dir, '.data');
-  RUN_DIR = path.join(opts.dir, '.run');
-  LOCK_FILE = path.join(RUN_DIR, 'cluster.pid');
   const launcher = new Launcher(opts);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => launcher.onSignal(signal));
@@ -345,7 +291,13 @@ export async function main(argv: string[]): Promise<number> {
     await launcher.start();
     return await launcher.finished; // runs until a signal or a critical exit
   } catch (e) {
-    err(e instanceof CliError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e));
+    err(
+      e instanceof CliError || e instanceof LockError
+        ? e.message
+        : e instanceof Error
+          ? (e.stack ?? e.message)
+          : String(e),
+    );
     await launcher.stop(1);
     return 1;
   }
