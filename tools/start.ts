@@ -87,7 +87,7 @@ function redactUrl(url: string): string {
 /** `app-2 12:00:01.234 INFO: joined room {room, user}` from each pino line, through pino-pretty. */
 function prettyOutput(id: string): (line: string) => void {
   const pretty = prettyFactory({
-    colorize: process.stdout.isTTY,
+    colorize: process.stdout.isTTY === true,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname,instance',
     singleLine: true,

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import getPort, { portNumbers } from 'get-port';
 
 /** Free TCP ports on loopback, through get-port (it also avoids handing out a port twice in a row). */
@@ -15,7 +16,15 @@ export function preferredPort(wanted: number, host = '127.0.0.1', spread = 20): 
   return getPort({ host, port: portNumbers(wanted, Math.min(65535, wanted + spread)) });
 }
 
-/** Whether `port` can be bound on `host` right now. */
-export async function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return (await getPort({ host, port, exclude: [] })) === port;
+/**
+ * Whether `port` can be bound on `host` right now (a bind attempt: get-port would also refuse a
+ * port it handed out itself in the last seconds, e.g. to an instance that just crashed).
+ */
+export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
 }
