@@ -5,7 +5,7 @@ import type { RateLimits } from '../rate-limits.js';
 import type { MessageStore } from '../store/messages.js';
 import type { PresenceStore } from '../store/presence.js';
 import type { RoomStore } from '../store/rooms.js';
-import { joinSchema, messageSchema, parse, roomNameSchema, typingSchema } from '../validation.js';
+import { joinSchema, messageSchema, parse, roomNameSchema, typingSchema } from '../protocol.js';
 import { socketRoom, type ChatServer, type ChatSocket } from './events.js';
 import type { PresenceSync } from './presence-sync.js';
 import { listener, type Handler } from './socket-tasks.js';
