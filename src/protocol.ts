@@ -180,6 +180,29 @@ export type ClientPayload<E extends keyof typeof clientPayloadSchemas> = z.input
   (typeof clientPayloadSchemas)[E]
 >;
 
+// ---- Socket.IO event maps -------------------------------------------------------------------
+
+/** Server → client events as a Socket.IO event map, typed from serverEventSchemas. */
+export type ServerToClientEvents = {
+  [E in ServerEventName]: (payload: z.infer<(typeof serverEventSchemas)[E]>) => void;
+};
+
+type AckFn<E extends AckEventName> = (ack: Ack<E>) => void;
+
+/**
+ * Client → server events as a well-behaved client emits them (the browser's socket type). The
+ * server never trusts this: its handlers take `unknown[]` and parse every argument.
+ */
+export interface ClientEmitEvents {
+  'create-room': (name: ClientPayload<'create-room'>, ack: AckFn<'create-room'>) => void;
+  'join-room': (payload: ClientPayload<'join-room'>, ack: AckFn<'join-room'>) => void;
+  'leave-room': (ack: AckFn<'leave-room'>) => void;
+  message: (payload: ClientPayload<'message'>, ack: AckFn<'message'>) => void;
+  typing: (typing: ClientPayload<'typing'>) => void;
+  who: (ack: AckFn<'who'>) => void;
+  'room-stats': (ack: AckFn<'room-stats'>) => void;
+}
+
 // ---- HTTP answers ----------------------------------------------------------------------------
 
 export const userResponseSchema = z.object({ success: z.literal(true), user: publicUserSchema });

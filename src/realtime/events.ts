@@ -1,13 +1,7 @@
 import type { Server, Socket } from 'socket.io';
-import type { z } from 'zod';
-import type { ServerEventName, serverEventSchemas } from '../protocol.js';
+import type { ServerToClientEvents } from '../protocol.js';
 
-export { CLIENT_EVENTS } from '../protocol.js';
-
-/** Server → client events, typed from the protocol module's schemas (docs/protocol.md). */
-export type ServerToClientEvents = {
-  [E in ServerEventName]: (payload: z.infer<(typeof serverEventSchemas)[E]>) => void;
-};
+export { CLIENT_EVENTS, type ServerToClientEvents } from '../protocol.js';
 
 /** Client events arrive untyped: every argument is validated by the handler before use. */
 export type ClientToServerEvents = Record<string, (...args: unknown[]) => void>;
