@@ -5,17 +5,27 @@
  * client, so this module must stay free of Node-only APIs.
  */
 import { z } from 'zod';
-import { AppError, ERROR_CODES } from './errors.js';
+import { AppError, ERROR_CODES, type ErrorCode } from './errors.js';
 
+export const USERNAME_MIN_LENGTH = 3;
+export const USERNAME_MAX_LENGTH = 32;
 /** Usernames: 3–32 of A–Z a–z 0–9 _ . - (no separators that could reach other keys). */
-export const USERNAME_RE = /^[A-Za-z0-9_.-]{3,32}$/;
+export const USERNAME_RE = new RegExp(`^[A-Za-z0-9_.-]{${USERNAME_MIN_LENGTH},${USERNAME_MAX_LENGTH}}$`);
 /** Room names: start with a letter or digit, then letters, digits, marks and a few punctuation marks. */
 export const ROOM_NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N}\p{M} _.\-'!?&()#]*$/u;
 export const ROOM_NAME_MAX = 64;
 export const MESSAGE_MAX = 2000;
-export const CLIENT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+export const CLIENT_ID_MAX_LENGTH = 64;
+export const CLIENT_ID_RE = new RegExp(`^[A-Za-z0-9_-]{1,${CLIENT_ID_MAX_LENGTH}}$`);
 export const PASSWORD_MIN_BYTES = 8;
 export const PASSWORD_MAX_BYTES = 72;
+/** History pages over HTTP: `limit` defaults to this many messages, and may ask for at most the max. */
+export const HISTORY_PAGE_DEFAULT = 50;
+export const HISTORY_PAGE_MAX = 100;
+/** Largest Socket.IO packet a client may send (engine.io closes the connection beyond it). */
+export const SOCKET_PACKET_MAX_BYTES = 32 * 1024;
+/** Largest JSON request body (HTTP 413 `payload_too_large` beyond it). */
+export const HTTP_BODY_MAX_BYTES = 16 * 1024;
 
 /** UTF-8 length of `s` in bytes (bcrypt reads at most 72). */
 const utf8Bytes = (s: string): number => new TextEncoder().encode(s).length;
@@ -59,7 +69,7 @@ export const typingSchema = z.boolean({ error: 'typing takes true or false' });
 
 export const historyQuerySchema = z.object({
   before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: z.coerce.number().int().min(1).max(HISTORY_PAGE_MAX).default(HISTORY_PAGE_DEFAULT),
 });
 
 /** Parses at the edge: a failure becomes an `invalid_payload` AppError naming the first problem. */
@@ -144,6 +154,16 @@ export type AckEventName = keyof typeof ackSchemas;
 /** What a handler of `E` resolves to; the listener adds `success: true`. */
 export type AckResult<E extends AckEventName> = z.infer<(typeof ackSchemas)[E]>;
 export type Ok<E extends AckEventName> = { success: true } & AckResult<E>;
+
+export { ERROR_CODES, type ErrorCode } from './errors.js';
+
+/** HTTP status of each error code (the same code answers a socket ack): for oracles and docs. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze(
+  Object.fromEntries(ERROR_CODES.map((code) => [code, new AppError(code, '').status])) as Record<
+    ErrorCode,
+    number
+  >,
+);
 
 /** Every failure, in HTTP bodies and socket acks alike. */
 export const failSchema = z.object({
