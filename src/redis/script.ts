@@ -5,14 +5,15 @@ import type { RedisClient } from './clients.js';
 
 /**
  * A Lua script's reply was not the shape its decoder expects (a script and its caller out of step,
- * or a key holding foreign data). Code `internal`: handlers and the HTTP edge log it at error level.
+ * or a key holding foreign data). Code `internal`: handlers and the HTTP edge log it at error level
+ * with `script` and `problem`; the client only learns that something went wrong on our side.
  */
 export class ScriptReplyError extends AppError {
   constructor(
     readonly script: string,
     readonly problem: string,
   ) {
-    super('internal', `Redis script ${script} replied with an unexpected shape: ${problem}`);
+    super('internal', 'Something went wrong on our side.');
     this.name = 'ScriptReplyError';
   }
 }

@@ -1,5 +1,7 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { toFailBody } from '../../src/errors.js';
 import { decodeReply, ScriptReplyError } from '../../src/redis/script.js';
 
 describe('decodeReply', () => {
@@ -26,6 +28,26 @@ describe('decodeReply', () => {
     expect(err.code).toBe('internal');
     expect(err.status).toBe(500);
     expect(err.script).toBe('presence_reap');
-    expect(err.message).toContain('presence_reap');
+    expect(err.problem.length).toBeGreaterThan(0);
+    // What a client sees names no internals.
+    expect(toFailBody(err)).toEqual({
+      success: false,
+      error: 'Something went wrong on our side.',
+      code: 'internal',
+    });
+  });
+});
+
+describe('a logged ScriptReplyError', () => {
+  it('carries the script and the problem in the log line', () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    log.error({ err: new ScriptReplyError('append', '0: expected number') }, 'socket handler failed');
+    const entry = JSON.parse(lines[0] ?? '{}') as { err?: Record<string, unknown> };
+    expect(entry.err).toMatchObject({
+      type: 'ScriptReplyError',
+      script: 'append',
+      problem: '0: expected number',
+    });
   });
 });
