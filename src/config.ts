@@ -6,7 +6,7 @@ export const DEV_SESSION_SECRET = 'dev-only-insecure-session-secret-change-me!';
 
 /**
  * BCRYPT_ROUNDS default: 11 is one doubling above the accepted minimum of 10. It costs about
- * 0.1 s of one core per hash here, off the event loop (bcrypt's thread pool), which keeps a login
+ * 0.1 s of one core per hash here, off the event loop (the password worker pool), which keeps a login
  * storm of 100 from queueing for more than a few seconds on two cores while making offline guessing
  * twice as slow as the minimum.
  */
@@ -18,7 +18,7 @@ const bool = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** Every environment variable the server reads, with its default. The README's table mirrors this. */
-const envSchema = z.object({
+export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(3000),

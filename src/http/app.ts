@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import { AppError, statusOf, toFailBody } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { HTTP_BODY_MAX_BYTES } from '../protocol.js';
 import { requireToken } from './async.js';
 import { apiRoutes, type ApiDeps } from './api-routes.js';
 import { authRoutes, type AuthDeps } from './auth-routes.js';
@@ -103,7 +104,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
 
   const json = express.json({
-    limit: '16kb',
+    limit: HTTP_BODY_MAX_BYTES,
     strict: true,
     type: ['application/json', 'application/*+json'],
   });

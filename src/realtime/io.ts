@@ -5,6 +5,7 @@ import type { Session, SessionData } from 'express-session';
 import { Server } from 'socket.io';
 import type { Config } from '../config.js';
 import type { SessionMiddleware } from '../http/session.js';
+import { SOCKET_PACKET_MAX_BYTES } from '../protocol.js';
 import { redisMajorVersion, type RedisClients } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { createChatListeners, onChatDisconnect, type ChatDeps } from './chat-handlers.js';
@@ -66,7 +67,7 @@ async function chooseAdapter(config: Readonly<Config>, redis: RedisClients): Pro
 export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   const { config, redis, keys, log } = deps;
   const io: ChatServer = new Server(deps.httpServer, {
-    maxHttpBufferSize: 32 * 1024,
+    maxHttpBufferSize: SOCKET_PACKET_MAX_BYTES,
     pingInterval: 25_000,
     pingTimeout: 20_000,
     // Same-origin by default; engine.io calls this on every new connection (polling or websocket).

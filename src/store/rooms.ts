@@ -1,18 +1,9 @@
 import { AppError } from '../errors.js';
+import { roomSchema, type Room } from '../protocol.js';
 import type { RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 
-export interface Room {
-  name: string;
-  createdBy: string;
-  createdAt: string;
-}
-
-function isRoom(v: unknown): v is Room {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Record<string, unknown>;
-  return typeof r.name === 'string' && typeof r.createdBy === 'string' && typeof r.createdAt === 'string';
-}
+export type { Room };
 
 export type RoomStore = ReturnType<typeof createRoomStore>;
 
@@ -35,8 +26,8 @@ export function createRoomStore(redis: RedisClient, keys: Keys) {
       const all = await redis.hGetAll(keys.rooms);
       const rooms: Room[] = [];
       for (const raw of Object.values(all)) {
-        const parsed: unknown = JSON.parse(raw);
-        if (isRoom(parsed)) rooms.push(parsed);
+        const parsed = roomSchema.safeParse(JSON.parse(raw));
+        if (parsed.success) rooms.push(parsed.data);
       }
       return rooms.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
     },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HTTP_BODY_MAX_BYTES, PASSWORD_MAX_BYTES } from '../../src/protocol.js';
 import { connect, getJson, postJson, startApp, uniqueUser, type TestApp } from '../helpers/app.js';
 
 let a: TestApp;
@@ -60,7 +61,10 @@ describe('register', () => {
     ['a short name', { username: 'ab', password: 'password123' }],
     ['a name with a colon', { username: 'a:b:c', password: 'password123' }],
     ['a short password', { username: 'valid_name', password: 'short' }],
-    ['a password over 72 bytes', { username: 'valid_name', password: 'x'.repeat(73) }],
+    [
+      'a password over the byte limit',
+      { username: 'valid_name', password: 'x'.repeat(PASSWORD_MAX_BYTES + 1) },
+    ],
     ['a number as name', { username: 12345, password: 'password123' }],
     ['an array body', ['x']],
     ['null', null],
@@ -76,7 +80,7 @@ describe('register', () => {
     expect(bad.body).toMatchObject({ success: false, code: 'invalid_payload' });
     const big = await postJson(`${a.url}/auth/register`, {
       username: 'big_body',
-      password: 'x'.repeat(40_000),
+      password: 'x'.repeat(HTTP_BODY_MAX_BYTES + 1),
     });
     expect(big.status).toBe(413);
     expect(big.body).toMatchObject({ success: false, code: 'payload_too_large' });

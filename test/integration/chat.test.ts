@@ -1,7 +1,8 @@
 import type { Socket } from 'socket.io-client';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Message } from '../../src/store/messages.js';
+import type { Message } from '../../src/protocol.js';
+import { createKeys } from '../../src/redis/keys.js';
 import {
   connect,
   emitAck,
@@ -240,7 +241,7 @@ describe('history', () => {
     await emitAck(alice.socket, 'create-room', name);
     await emitAck(alice.socket, 'join-room', name);
     for (let i = 1; i <= 14; i++) await emitAck(alice.socket, 'message', { text: `m${i}` });
-    expect(await a.server.redis.data.lLen(`${a.prefix}room:{${name}}:messages`)).toBe(10);
+    expect(await a.server.redis.data.lLen(createKeys(a.prefix).roomMessages(name))).toBe(10);
 
     const bob = await user(b);
     const previous = nextEvent<Message[]>(bob.socket, 'previous-messages');

@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_ID_MAX_LENGTH, MESSAGE_MAX, SOCKET_PACKET_MAX_BYTES } from '../../src/protocol.js';
 import { connect, emitAck, getJson, signUp, startApp, type TestApp } from '../helpers/app.js';
 
 let app: TestApp;
@@ -30,10 +31,10 @@ const BAD_VALUES: unknown[] = [
   { text: null },
   { text: 42 },
   { text: '' },
-  { text: 'y'.repeat(2001) },
+  { text: 'y'.repeat(MESSAGE_MAX + 1) },
   { text: ['a'] },
   { text: 'ok', clientId: 'has spaces' },
-  { text: 'ok', clientId: 'z'.repeat(65) },
+  { text: 'ok', clientId: 'z'.repeat(CLIENT_ID_MAX_LENGTH + 1) },
   { __proto__: { polluted: true } },
   { constructor: { prototype: { polluted: true } } },
   Buffer.from('binary'),
@@ -94,7 +95,7 @@ describe('malformed payloads', () => {
     const { cookie } = await signUp(app.url);
     const victim = await connect(app.url, cookie);
     const closed = new Promise((resolve) => victim.once('disconnect', resolve));
-    victim.emit('message', { text: 'z'.repeat(100_000) });
+    victim.emit('message', { text: 'z'.repeat(SOCKET_PACKET_MAX_BYTES + 1) });
     await closed;
     expect((await getJson(`${app.url}/healthz`)).status).toBe(200);
     expect((await emitAck(socket, 'who')).success).toBe(true);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer as startRedis, type RedisProcess } from '../../tools/cluster/redis.js';
-import type { Message } from '../../src/store/messages.js';
+import type { Message } from '../../src/protocol.js';
 import {
   connect,
   emitAck,

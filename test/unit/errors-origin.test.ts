@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { AppError, isRedisUnavailable, toFailBody } from '../../src/errors.js';
+import { AppError, ERROR_CODES, isRedisUnavailable, statusOf, toFailBody } from '../../src/errors.js';
+import { ERROR_STATUS } from '../../src/protocol.js';
 import { isAllowedOrigin } from '../../src/realtime/origin.js';
 
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
@@ -49,5 +50,17 @@ describe('error bodies', () => {
     offline.name = 'ClientClosedError';
     expect(isRedisUnavailable(offline)).toBe(true);
     expect(toFailBody(offline).code).toBe('unavailable');
+  });
+});
+
+describe('error status table', () => {
+  it('gives every code its AppError status, and statusOf agrees', () => {
+    expect(Object.keys(ERROR_STATUS).sort()).toEqual([...ERROR_CODES].sort());
+    for (const code of ERROR_CODES) {
+      const status = ERROR_STATUS[code];
+      expect(new AppError(code, 'x').status).toBe(status);
+      expect(statusOf({ success: false, error: 'x', code })).toBe(status);
+      expect(status).toBeGreaterThanOrEqual(400);
+    }
   });
 });

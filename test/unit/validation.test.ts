@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
 import {
+  CLIENT_ID_MAX_LENGTH,
+  HISTORY_PAGE_DEFAULT,
+  HISTORY_PAGE_MAX,
+  MESSAGE_MAX,
+  PASSWORD_MAX_BYTES,
+  PASSWORD_MIN_BYTES,
+  ROOM_NAME_MAX,
+  USERNAME_MAX_LENGTH,
+  USERNAME_MIN_LENGTH,
   credentialsSchema,
   historyQuerySchema,
   joinSchema,
@@ -8,7 +17,7 @@ import {
   parse,
   roomNameSchema,
   typingSchema,
-} from '../../src/validation.js';
+} from '../../src/protocol.js';
 
 const fails = (fn: () => unknown) => {
   try {
@@ -25,17 +34,25 @@ describe('credentials', () => {
       username: 'al.ice_-9',
       password: '12345678',
     });
-    expect(parse(credentialsSchema, { username: 'abc', password: 'é'.repeat(36) }).password).toHaveLength(36);
+    // 'é' is two bytes of UTF-8: the limit is in bytes.
+    const longest = 'é'.repeat(PASSWORD_MAX_BYTES / 2);
+    expect(
+      parse(credentialsSchema, { username: 'a'.repeat(USERNAME_MIN_LENGTH), password: longest }).password,
+    ).toBe(longest);
+    const name = 'b'.repeat(USERNAME_MAX_LENGTH);
+    expect(
+      parse(credentialsSchema, { username: name, password: 'p'.repeat(PASSWORD_MIN_BYTES) }).username,
+    ).toBe(name);
   });
 
   it.each([
-    ['short name', { username: 'ab', password: 'password1' }],
-    ['long name', { username: 'a'.repeat(33), password: 'password1' }],
+    ['short name', { username: 'a'.repeat(USERNAME_MIN_LENGTH - 1), password: 'password1' }],
+    ['long name', { username: 'a'.repeat(USERNAME_MAX_LENGTH + 1), password: 'password1' }],
     ['name with a space', { username: 'al ice', password: 'password1' }],
     ['name with a key separator', { username: 'al:ice', password: 'password1' }],
     ['name with braces', { username: '{alice}', password: 'password1' }],
-    ['short password', { username: 'alice', password: '1234567' }],
-    ['password over 72 bytes', { username: 'alice', password: 'é'.repeat(37) }],
+    ['short password', { username: 'alice', password: '1'.repeat(PASSWORD_MIN_BYTES - 1) }],
+    ['password over the byte limit', { username: 'alice', password: 'é'.repeat(PASSWORD_MAX_BYTES / 2 + 1) }],
     ['number password', { username: 'alice', password: 12345678 }],
     ['array name', { username: ['alice'], password: 'password1' }],
     ['missing fields', {}],
@@ -50,12 +67,12 @@ describe('room names', () => {
     expect(parse(roomNameSchema, '  General  ')).toBe('General');
     expect(parse(roomNameSchema, 'Cafe\u0301')).toBe('Café');
     expect(parse(roomNameSchema, 'Ünïcödé chat #1 (fun) & more!')).toBe('Ünïcödé chat #1 (fun) & more!');
-    expect(parse(roomNameSchema, 'x'.repeat(64))).toHaveLength(64);
+    expect(parse(roomNameSchema, 'x'.repeat(ROOM_NAME_MAX))).toHaveLength(ROOM_NAME_MAX);
   });
 
   it.each([
     ['empty', '   '],
-    ['too long', 'x'.repeat(65)],
+    ['too long', 'x'.repeat(ROOM_NAME_MAX + 1)],
     ['a key separator', 'a:b'],
     ['a hash tag', 'a{b}'],
     ['a pipe', 'a|b'],
@@ -78,17 +95,20 @@ describe('join, message, typing, history', () => {
     expect(fails(() => parse(joinSchema, { room: 'General', since: '3' }))).toBe(true);
   });
 
-  it('takes message text up to 2000 characters with an optional clientId', () => {
+  it('takes message text up to MESSAGE_MAX characters with an optional clientId', () => {
     expect(parse(messageSchema, { text: 'hi' })).toEqual({ text: 'hi' });
     expect(parse(messageSchema, { text: ' x ', clientId: 'a-b_C9' })).toEqual({
       text: ' x ',
       clientId: 'a-b_C9',
     });
-    expect(parse(messageSchema, { text: 'y'.repeat(2000) }).text).toHaveLength(2000);
+    expect(parse(messageSchema, { text: 'y'.repeat(MESSAGE_MAX) }).text).toHaveLength(MESSAGE_MAX);
+    const longestId = 'c'.repeat(CLIENT_ID_MAX_LENGTH);
+    expect(parse(messageSchema, { text: 'x', clientId: longestId }).clientId).toBe(longestId);
     for (const bad of [
       { text: '' },
       { text: '   ' },
-      { text: 'y'.repeat(2001) },
+      { text: 'y'.repeat(MESSAGE_MAX + 1) },
+      { text: 'x', clientId: 'c'.repeat(CLIENT_ID_MAX_LENGTH + 1) },
       { text: 5 },
       { text: 'x', clientId: 'a b' },
       'hi',
@@ -108,7 +128,11 @@ describe('join, message, typing, history', () => {
   });
 
   it('bounds history queries', () => {
-    expect(parse(historyQuerySchema, {})).toEqual({ limit: 50 });
+    expect(parse(historyQuerySchema, {})).toEqual({ limit: HISTORY_PAGE_DEFAULT });
+    expect(parse(historyQuerySchema, { limit: String(HISTORY_PAGE_MAX) })).toEqual({
+      limit: HISTORY_PAGE_MAX,
+    });
+    expect(fails(() => parse(historyQuerySchema, { limit: String(HISTORY_PAGE_MAX + 1) }))).toBe(true);
     expect(parse(historyQuerySchema, { before: '10', limit: '5' })).toEqual({ before: 10, limit: 5 });
     expect(fails(() => parse(historyQuerySchema, { limit: '1000' }))).toBe(true);
     expect(fails(() => parse(historyQuerySchema, { before: 'abc' }))).toBe(true);

@@ -1,11 +1,13 @@
-import { byId, flash } from '../lib/dom.js';
+import { byId } from '../lib/dom.js';
 import { NetworkError, requestJson } from '../lib/http.js';
 import { ConnectionBanner } from './banner.js';
+import { connectSocket, Reconnector } from './connection.js';
 import { joinError, sendError } from './error-text.js';
 import { sameUser } from './format.js';
 import { MessageList } from './message-list.js';
 import { OlderHistory } from './older-history.js';
 import { Outbox } from './outbox.js';
+import { PageChrome } from './page-chrome.js';
 import { Presence } from './presence.js';
 import { RoomForm } from './room-form.js';
 import { RoomList } from './rooms.js';
@@ -15,15 +17,12 @@ import { UnreadTracker } from './unread.js';
 
 /** @typedef {import('./types.js').Message} Message */
 /** @typedef {import('./types.js').OutboxEntry} OutboxEntry */
-/** @typedef {import('./types.js').Fail} Fail */
+/** @typedef {import('./types.js').Fail | import('./types.js').LocalFail} AnyFail */
+/** @typedef {import('./types.js').ChatSocket} ChatSocket */
 
 const AUTH_URL = '/auth.html';
-const APP_NAME = 'Relay Chat';
 const STATS_INTERVAL_MS = 5000;
-const NOTICE_MS = 8000;
 const JOIN_RETRY_MS = 2000;
-const RECONNECT_BASE_MS = 1000;
-const RECONNECT_MAX_MS = 30_000;
 const ROOM_STORAGE_KEY = 'relay-chat.room';
 const NOT_RECOVERED = 'Some messages could not be recovered while you were offline.';
 
@@ -33,21 +32,20 @@ export function goToSignIn() {
 }
 
 /**
- * Creates the Socket.IO connection. WebSocket first: it needs no sticky sessions, so it works behind
- * any load balancer; long-polling remains as a fallback for networks that block WebSockets.
+ * Whether a payload is a plain object (socket payloads are untrusted input).
+ * @param {unknown} value
+ * @returns {value is Record<string, unknown>}
  */
-function connectSocket() {
-  return io({ transports: ['websocket', 'polling'], tryAllTransports: true });
-}
-
-/** Whether a payload is a plain object (socket payloads are untrusted input). */
 function isObject(value) {
   return typeof value === 'object' && value !== null;
 }
 
 /** The signed-in chat page: wires the socket, the sidebar, the message log and the composer. */
 export class ChatApp {
-  /** Room being shown (or about to be), null before the first pick. */
+  /**
+   * Room being shown (or about to be), null before the first pick.
+   * @type {string | null}
+   */
   room = null;
   /** Whether the server confirmed the join of `room` on the current connection. */
   joined = false;
@@ -58,31 +56,32 @@ export class ChatApp {
   #focusAfterJoin = false;
   #leaving = false;
   #roomsSeeded = false;
-  #reconnectAttempts = 0;
-  #unseen = 0;
 
   /** @param {string} me  the signed-in username, from GET /auth/me */
   constructor(me) {
     this.me = me;
-    this.ui = {
+    const ui = {
       userName: byId('user-name'),
-      logout: byId('logout-button'),
+      logout: byId('logout-button', window.HTMLButtonElement),
       currentRoom: byId('current-room'),
       roomCount: byId('room-count'),
       chatBox: byId('chat-box'),
       chatEmpty: byId('chat-empty'),
       jumpLatest: byId('jump-latest'),
-      messageForm: byId('message-form'),
-      messageInput: byId('message-input'),
-      sendButton: byId('send-button'),
+      messageForm: byId('message-form', window.HTMLFormElement),
+      messageInput: byId('message-input', window.HTMLInputElement),
+      sendButton: byId('send-button', window.HTMLButtonElement),
       notice: byId('chat-notice'),
     };
+    this.ui = ui;
+    this.chrome = new PageChrome(ui);
     this.socket = connectSocket();
+    this.reconnector = new Reconnector(this.socket, () => this.#leaving);
     this.banner = new ConnectionBanner(byId('connection-banner'));
     this.messages = new MessageList(this.ui.chatBox, {
       me,
       onRetry: (clientId) => this.outbox.send(clientId),
-      onChange: () => this.#renderEmptyState(),
+      onChange: () => this.chrome.renderEmptyState(this.messages.isEmpty, this.room !== null),
     });
     this.outbox = new Outbox({
       emitMessage: (payload) => ask(this.socket, 'message', payload),
@@ -101,13 +100,13 @@ export class ChatApp {
         this.messages.prepend(valid);
       },
       onUnauthorized: () => this.#leave(),
-      notify: (text) => this.#notify(text),
+      notify: (text) => this.chrome.notify(text),
     });
     this.rooms = new RoomList(byId('room-list'), (name) => this.selectRoom(name));
     this.roomForm = new RoomForm({
-      form: byId('create-room-form'),
-      input: byId('room-input'),
-      button: byId('create-room'),
+      form: byId('create-room-form', window.HTMLFormElement),
+      input: byId('room-input', window.HTMLInputElement),
+      button: byId('create-room', window.HTMLButtonElement),
       error: byId('room-error'),
       create: (name) => ask(this.socket, 'create-room', name),
       onCreated: (name) => this.selectRoom(name),
@@ -151,7 +150,7 @@ export class ChatApp {
   }
 
   #onConnect() {
-    this.#reconnectAttempts = 0;
+    this.reconnector.reset();
     this.banner.connected();
     if (!this.room) this.#restoreRoom();
     // After a reconnect only what was missed is asked for; the server dedupes by seq anyway.
@@ -160,6 +159,7 @@ export class ChatApp {
     this.presence.requestRefresh();
   }
 
+  /** @param {string} reason  Socket.IO's disconnect reason */
   #onDisconnect(reason) {
     this.joined = false;
     this.#joining = false;
@@ -174,6 +174,7 @@ export class ChatApp {
     this.banner.reconnecting();
   }
 
+  /** @param {Error} error */
   #onConnectError(error) {
     if (error?.message === 'unauthorized') {
       this.#leave();
@@ -185,16 +186,7 @@ export class ChatApp {
     }
     this.banner.reconnecting();
     // A refusal by the server's middleware stops Socket.IO's own retries; keep trying with backoff.
-    if (!this.socket.active) this.#scheduleReconnect();
-  }
-
-  #scheduleReconnect() {
-    this.#reconnectAttempts += 1;
-    const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#reconnectAttempts);
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
-    window.setTimeout(() => {
-      if (!this.socket.connected && !this.socket.active && !this.#leaving) this.socket.connect();
-    }, delay);
+    if (!this.socket.active) this.reconnector.schedule();
   }
 
   /** Ends the chat for good (signed out or session gone). */
@@ -213,7 +205,7 @@ export class ChatApp {
       if (!(error instanceof NetworkError)) throw error;
       this.#leaving = false;
       this.ui.logout.disabled = false;
-      this.#notify('Could not reach the server to log out. Please try again.');
+      this.chrome.notify('Could not reach the server to log out. Please try again.');
       return;
     }
     this.#leave();
@@ -221,7 +213,10 @@ export class ChatApp {
 
   // ---- rooms --------------------------------------------------------------------------------
 
-  /** A user's pick of a room (click, or after creating it). */
+  /**
+   * A user's pick of a room (click, or after creating it).
+   * @param {string} rawName
+   */
   selectRoom(rawName) {
     const name = rawName.trim().normalize('NFC'); // the server's canonical form of room names
     this.#focusAfterJoin = true;
@@ -239,7 +234,10 @@ export class ChatApp {
     if (name) this.#enterRoom(name);
   }
 
-  /** Switches the view to `name`; the join itself is #join's job. */
+  /**
+   * Switches the view to `name`; the join itself is #join's job.
+   * @param {string} name
+   */
   #enterRoom(name) {
     if (this.room) this.unread.markRead(this.room, this.messages.lastSeq);
     this.typingNotifier.stop();
@@ -252,15 +250,14 @@ export class ChatApp {
     this.messages.clear();
     for (const entry of this.outbox.forRoom(name)) this.messages.addOutgoing(entry);
     this.typingIndicator.clear();
-    this.ui.currentRoom.textContent = name;
-    this.ui.currentRoom.classList.remove('placeholder');
-    this.#setRoomCount(null);
+    this.chrome.showRoom(name);
+    this.chrome.setRoomCount(null);
     this.ui.jumpLatest.hidden = true;
     this.rooms.setActive(name);
     this.rooms.setUnread(name, 0);
-    this.#setComposerEnabled(false);
+    this.chrome.setComposerEnabled(false);
     this.older.reset();
-    this.#updateTitle();
+    this.chrome.updateTitle(this.room);
   }
 
   /** Back to "no room" (the room vanished or cannot be joined). */
@@ -271,13 +268,12 @@ export class ChatApp {
     this.#joining = false;
     this.messages.clear();
     this.typingIndicator.clear();
-    this.ui.currentRoom.textContent = 'No room selected';
-    this.ui.currentRoom.classList.add('placeholder');
-    this.#setRoomCount(null);
+    this.chrome.showRoom(null);
+    this.chrome.setRoomCount(null);
     this.rooms.setActive(null);
-    this.#setComposerEnabled(false);
+    this.chrome.setComposerEnabled(false);
     this.older.update();
-    this.#updateTitle();
+    this.chrome.updateTitle(this.room);
   }
 
   /**
@@ -287,6 +283,7 @@ export class ChatApp {
    */
   async #join(since) {
     const room = this.room;
+    if (room === null) return; // callers join only with a room chosen
     const token = ++this.#joinToken;
     this.#joining = true;
     const ack = await ask(this.socket, 'join-room', since === undefined ? room : { room, since });
@@ -299,8 +296,8 @@ export class ChatApp {
     this.joined = true;
     this.#historyLoaded = true;
     this.messages.markJoined(Number(ack.latestSeq) || 0);
-    this.#setComposerEnabled(true);
-    this.#setRoomCount(Number(ack.count));
+    this.chrome.setComposerEnabled(true);
+    this.chrome.setRoomCount(Number(ack.count));
     this.unread.markRead(room, Math.max(Number(ack.latestSeq) || 0, this.messages.lastSeq));
     this.rooms.setUnread(room, 0);
     this.older.update();
@@ -310,11 +307,15 @@ export class ChatApp {
     this.#focusAfterJoin = false;
   }
 
-  /** @param {Fail} ack */
+  /**
+   * @param {string} room
+   * @param {number | undefined} since
+   * @param {AnyFail} ack
+   */
   #onJoinFailed(room, since, ack) {
     if (ack?.code === 'disconnected') return; // the next connect re-joins
     if (ack?.code === 'room_not_found') {
-      this.#notify(`The room “${room}” does not exist any more.`);
+      this.chrome.notify(`The room “${room}” does not exist any more.`);
       this.#exitRoom();
       return;
     }
@@ -324,9 +325,10 @@ export class ChatApp {
       }, JOIN_RETRY_MS);
       return;
     }
-    this.#notify(joinError(ack, room));
+    this.chrome.notify(joinError(ack, room));
   }
 
+  /** @param {import('./types.js').Room[]} rooms */
   #onUpdateRooms(rooms) {
     if (!Array.isArray(rooms)) return;
     const added = this.rooms.render(rooms);
@@ -335,11 +337,12 @@ export class ChatApp {
     this.#roomsSeeded = true;
   }
 
+  /** @param {import('./types.js').RoomUsers} event */
   #onRoomUsers(event) {
     if (!isObject(event) || typeof event.room !== 'string') return;
     const count = Number(event.count);
     this.rooms.setMembers(event.room, count);
-    if (event.room === this.room) this.#setRoomCount(count);
+    if (event.room === this.room) this.chrome.setRoomCount(count);
   }
 
   /** Unread badges and member counts for every room (events only cover the current room). */
@@ -351,7 +354,7 @@ export class ChatApp {
       if (!isObject(stats) || typeof stats.name !== 'string') continue;
       const isCurrent = stats.name === this.room;
       this.rooms.setMembers(stats.name, Number(stats.members));
-      if (isCurrent && this.joined) this.#setRoomCount(Number(stats.members));
+      if (isCurrent && this.joined) this.chrome.setRoomCount(Number(stats.members));
       const latestSeq = Number(stats.latestSeq);
       if (!Number.isFinite(latestSeq)) continue;
       const unread = this.unread.update(stats.name, latestSeq, isCurrent);
@@ -380,19 +383,23 @@ export class ChatApp {
     this.typingIndicator.remove(message.sender);
     this.unread.markRead(this.room, message.seq);
     if (!wasAtBottom) this.ui.jumpLatest.hidden = false;
-    if (document.hidden) {
-      this.#unseen += 1;
-      this.#updateTitle();
-    }
+    if (document.hidden) this.chrome.countUnseen(this.room);
   }
 
-  /** Our own messages seen in a broadcast or history are stored: stop re-sending them. */
+  /**
+   * Our own messages seen in a broadcast or history are stored: stop re-sending them.
+   * @param {unknown[]} messages  untrusted
+   */
   #confirmOwn(messages) {
     for (const message of messages) {
-      if (message.clientId && sameUser(message.sender, this.me)) this.outbox.confirm(message.clientId);
+      if (!isObject(message)) continue;
+      const { clientId, sender } = message;
+      if (typeof clientId === 'string' && clientId && sameUser(sender, this.me))
+        this.outbox.confirm(clientId);
     }
   }
 
+  /** @param {SubmitEvent} event */
   #send(event) {
     event.preventDefault();
     const text = this.ui.messageInput.value;
@@ -417,16 +424,16 @@ export class ChatApp {
 
   /**
    * @param {OutboxEntry} entry
-   * @param {Fail | null} fail
+   * @param {AnyFail | null} fail
    */
   #onDeliveryState(entry, fail) {
     if (entry.room !== this.room) return;
     this.messages.setDeliveryState(entry.clientId, entry.state, fail?.error ?? '');
     if (entry.state !== 'failed' || !fail) return;
-    this.#notify(sendError(fail));
+    this.chrome.notify(sendError(fail));
   }
 
-  // ---- page chrome --------------------------------------------------------------------------
+  // ---- DOM events -------------------------------------------------------------------------
 
   #bindDom() {
     const { ui } = this;
@@ -442,42 +449,7 @@ export class ChatApp {
       if (this.messages.isNearBottom()) ui.jumpLatest.hidden = true;
     });
     document.addEventListener('visibilitychange', () => {
-      if (document.hidden) return;
-      this.#unseen = 0;
-      this.#updateTitle();
+      if (!document.hidden) this.chrome.clearUnseen(this.room);
     });
-  }
-
-  #setComposerEnabled(enabled) {
-    this.ui.messageInput.disabled = !enabled;
-    this.ui.sendButton.disabled = !enabled;
-  }
-
-  /** @param {number | null} count */
-  #setRoomCount(count) {
-    const el = this.ui.roomCount;
-    if (count === null || !Number.isFinite(count)) {
-      el.textContent = '';
-      delete el.dataset.count;
-      return;
-    }
-    el.textContent = `Members: ${count}`;
-    el.dataset.count = String(count);
-  }
-
-  #renderEmptyState() {
-    this.ui.chatEmpty.hidden = !this.messages.isEmpty;
-    this.ui.chatEmpty.textContent = this.room
-      ? 'No messages yet. Say hello!'
-      : 'Pick a room to start chatting.';
-  }
-
-  #updateTitle() {
-    const prefix = this.#unseen > 0 ? `(${this.#unseen}) ` : '';
-    document.title = this.room ? `${prefix}${this.room} · ${APP_NAME}` : APP_NAME;
-  }
-
-  #notify(text) {
-    flash(this.ui.notice, text, NOTICE_MS);
   }
 }
