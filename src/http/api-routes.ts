@@ -28,9 +28,10 @@ export function apiRoutes(deps: ApiDeps): Router {
     '/rooms/:room/messages',
     route(async (req, res) => {
       requireUser(req);
-      const room = parse(roomNameSchema, req.params.room);
+      const asked = parse(roomNameSchema, req.params.room);
       const { before, limit } = parse(historyQuerySchema, req.query);
-      if (!(await deps.rooms.exists(room))) throw new AppError('room_not_found', `No room named "${room}".`);
+      const room = await deps.rooms.resolve(asked);
+      if (!room) throw new AppError('room_not_found', `No room named "${asked}".`);
       const page = await deps.messages.page(room, before, limit);
       const oldest = page.messages.at(-1)?.seq ?? before ?? page.latestSeq + 1;
       const oldestKept = page.latestSeq - page.kept + 1;

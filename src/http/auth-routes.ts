@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RateLimits } from '../rate-limits.js';
 import type { UserStore } from '../store/users.js';
+import { nameIdentity } from '../text-rules.js';
 import { credentialsSchema, parse } from '../validation.js';
 import { destroy, regenerate, requireUser, route, save } from './async.js';
 import { SESSION_COOKIE } from './session.js';
@@ -37,7 +38,7 @@ export function authRoutes(deps: AuthDeps): Router {
     route(async (req, res) => {
       const { username, password } = parse(credentialsSchema, req.body);
       const ip = req.ip ?? 'unknown';
-      const userKey = username.toLowerCase();
+      const userKey = nameIdentity(username);
       await deps.limits.check('login_user', userKey);
       await deps.limits.check('login_ip', ip);
       let user;
