@@ -38,20 +38,20 @@ export function authRoutes(deps: AuthDeps): Router {
     route(async (req, res) => {
       const { username, password } = parse(credentialsSchema, req.body);
       const ip = req.ip ?? 'unknown';
-      const userKey = nameIdentity(username);
-      await deps.limits.check('login_user', userKey);
-      await deps.limits.check('login_ip', ip);
+      const account = nameIdentity(username);
+      // Keyed by account and address together; see rate-limits.ts and the README's rate-limit policy.
+      await deps.limits.beforeLogin(account, ip);
       let user;
       try {
         user = await deps.users.verify(username, password);
       } catch (err) {
-        await Promise.allSettled([
-          deps.limits.consume('login_user', userKey),
-          deps.limits.consume('login_ip', ip),
-        ]);
+        if (err instanceof AppError && err.code === 'invalid_credentials')
+          await deps.limits
+            .loginFailed(account, ip)
+            .catch((e: unknown) => deps.log.warn({ err: e }, 'could not count a failed sign-in'));
         throw err;
       }
-      await deps.limits.reset('login_user', userKey);
+      await deps.limits.loginSucceeded(account, ip);
       // A fresh id on every sign-in: a session id planted before login is worthless after it.
       await regenerate(req);
       req.session.user = { username: user.username };

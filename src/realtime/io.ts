@@ -120,7 +120,8 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     delete req._parsedUrl;
     delete req._parsedOriginalUrl;
     const ip = clientIp(req, config.trustProxy);
-    deps.limits.consume('connect_ip', ip).then(
+    // Per user does the real work; per address is a loose ceiling (a NAT'd office shares one).
+    Promise.all([deps.limits.consume('connect_user', username), deps.limits.consume('connect_ip', ip)]).then(
       () => {
         socket.data = {
           user: username,
