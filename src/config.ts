@@ -28,7 +28,8 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9:_.-]{0,64}$/, 'letters, digits and : _ . - only')
     .default('chat:'),
   SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
-  SESSION_TTL_S: int(60, 90 * 24 * 3600).default(7 * 24 * 3600),
+  SESSION_TTL_S: int(4, 90 * 24 * 3600).default(7 * 24 * 3600),
+  SESSION_SWEEP_MS: int(100, 600_000).default(5_000),
   INSTANCE_ID: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, '1-64 of letters, digits, _ . -')
@@ -93,6 +94,8 @@ export interface Config {
   /** True when the development secret stands in for a missing SESSION_SECRET. */
   sessionSecretIsDefault: boolean;
   sessionTtlS: number;
+  /** How often each instance checks its sockets' sessions (and touches the active ones), ms. */
+  sessionSweepMs: number;
   instanceId: string;
   logLevel: string;
   /** Value handed to express's `trust proxy` setting. */
@@ -178,6 +181,7 @@ export function loadConfig(env: RawEnv): Readonly<Config> {
     sessionSecret: e.SESSION_SECRET ?? DEV_SESSION_SECRET,
     sessionSecretIsDefault: !e.SESSION_SECRET,
     sessionTtlS: e.SESSION_TTL_S,
+    sessionSweepMs: e.SESSION_SWEEP_MS,
     instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
