@@ -5,12 +5,15 @@ import type { PresenceStore } from '../store/presence.js';
 import type { RoomStore } from '../store/rooms.js';
 import { historyQuerySchema, parse, roomNameSchema } from '../validation.js';
 import { requireToken, requireUser, route } from './async.js';
+import type { ProxyStatus } from './proxy-check.js';
 
 export interface ApiDeps {
   rooms: RoomStore;
   messages: MessageStore;
   presence: PresenceStore;
   metricsToken: string | undefined;
+  /** The proxy check's findings (proxy-check.ts), shown in /api/status. */
+  proxyStatus: () => ProxyStatus;
 }
 
 export function apiRoutes(deps: ApiDeps): Router {
@@ -50,7 +53,7 @@ export function apiRoutes(deps: ApiDeps): Router {
     requireToken(deps.metricsToken),
     route(async (_req, res) => {
       res.set('Cache-Control', 'no-store');
-      res.json({ success: true, instances: await deps.presence.instances() });
+      res.json({ success: true, instances: await deps.presence.instances(), proxy: deps.proxyStatus() });
     }),
   );
 
