@@ -76,6 +76,17 @@ export function authRoutes(deps: AuthDeps): Router {
     }),
   );
 
+  /** Who is signed in, for pages that only ask: 200 with `user: null` when nobody is (no 401 noise). */
+  router.get(
+    '/session',
+    route(async (req, res) => {
+      const username = req.session?.user?.username;
+      const user = username ? await deps.users.get(username) : undefined;
+      res.set('Cache-Control', 'no-store');
+      res.json({ success: true, user: user ?? null });
+    }),
+  );
+
   router.get(
     '/me',
     route(async (req, res) => {
