@@ -39,7 +39,11 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   const keys = createKeys(config.redisPrefix);
   const redis = await connectRedisClients(config.redisUrl, config.instanceId, log.child({ mod: 'redis' }));
   const metrics = createMetrics(config.instanceId);
-  const passwords = createPasswordHasher({ rounds: config.bcryptRounds, workers: config.bcryptWorkers });
+  const passwords = createPasswordHasher({
+    rounds: config.bcryptRounds,
+    workers: config.bcryptWorkers,
+    log: log.child({ mod: 'passwords' }),
+  });
   const users = createUserStore(redis.data, keys, passwords);
   const rooms = createRoomStore(redis.data, keys);
   const messages = createMessageStore(redis.data, keys, config);

@@ -9,36 +9,54 @@ const NETWORK_ERROR = 'Could not reach the server. Check your connection and try
 
 const panels = { login: byId('login-panel'), register: byId('register-panel') };
 
+/**
+ * The fields of one credentials form.
+ * @typedef {{ form: HTMLFormElement, username: HTMLInputElement, password: HTMLInputElement,
+ *   submit: HTMLButtonElement, error: HTMLElement }} Fields
+ */
+
+/** @type {Fields} */
 const login = {
-  form: byId('login-form'),
-  username: byId('login-username'),
-  password: byId('login-password'),
-  submit: byId('login-submit'),
+  form: byId('login-form', window.HTMLFormElement),
+  username: byId('login-username', window.HTMLInputElement),
+  password: byId('login-password', window.HTMLInputElement),
+  submit: byId('login-submit', window.HTMLButtonElement),
   error: byId('login-error'),
 };
 
 const register = {
-  form: byId('register-form'),
-  username: byId('register-username'),
-  password: byId('register-password'),
-  confirm: byId('register-confirm-password'),
-  submit: byId('register-submit'),
+  form: byId('register-form', window.HTMLFormElement),
+  username: byId('register-username', window.HTMLInputElement),
+  password: byId('register-password', window.HTMLInputElement),
+  confirm: byId('register-confirm-password', window.HTMLInputElement),
+  submit: byId('register-submit', window.HTMLButtonElement),
   error: byId('register-error'),
 };
 
-/** Shows one panel, hides the other and moves focus to its first field. */
+/**
+ * Shows one panel, hides the other and moves focus to its first field.
+ * @param {'login' | 'register'} name
+ */
 function showPanel(name) {
   panels.login.hidden = name !== 'login';
   panels.register.hidden = name !== 'register';
   (name === 'login' ? login.username : register.username).focus();
 }
 
-/** UTF-8 length: the server (bcrypt) limits passwords in bytes, not characters. */
+/**
+ * UTF-8 length: the server (bcrypt) limits passwords in bytes, not characters.
+ * @param {string} text
+ */
 function byteLength(text) {
   return new window.TextEncoder().encode(text).length;
 }
 
-/** Puts an error on a form and marks the offending field (if any) for assistive tech. */
+/**
+ * Puts an error on a form and marks the offending field (if any) for assistive tech.
+ * @param {Fields} fields
+ * @param {string} message
+ * @param {HTMLInputElement | null} [field]
+ */
 function showError(fields, message, field = null) {
   fields.error.textContent = message;
   for (const input of fields.form.querySelectorAll('input')) {
@@ -48,6 +66,7 @@ function showError(fields, message, field = null) {
   field?.focus();
 }
 
+/** @param {Fields} fields */
 function clearError(fields) {
   showError(fields, '');
 }
@@ -72,7 +91,10 @@ function validateRegistration() {
   return null;
 }
 
-/** Turns a failed auth response into a sentence a person can act on. */
+/**
+ * Turns a failed auth response into a sentence a person can act on.
+ * @param {import('./lib/http.js').JsonResult} result
+ */
 function describeFailure({ status, body, retryAfterSeconds }) {
   switch (body?.code) {
     case 'username_taken':
@@ -84,13 +106,19 @@ function describeFailure({ status, body, retryAfterSeconds }) {
         ? `Too many attempts. Please try again in ${seconds(retryAfterSeconds)}.`
         : 'Too many attempts. Please wait a moment and try again.';
     case 'invalid_payload':
-      return body.error ? `Please check the form: ${body.error}` : 'Please check the form and try again.';
+      return typeof body.error === 'string' && body.error
+        ? `Please check the form: ${body.error}`
+        : 'Please check the form and try again.';
   }
   if (typeof body?.error === 'string' && body.error) return body.error;
   return `The server could not complete the request (HTTP ${status}). Please try again shortly.`;
 }
 
-/** Which field a server error is about, so focus lands where the fix is. */
+/**
+ * Which field a server error is about, so focus lands where the fix is.
+ * @param {Fields} fields
+ * @param {unknown} code
+ */
 function fieldForCode(fields, code) {
   if (code === 'username_taken') return fields.username;
   if (code === 'invalid_credentials') return fields.password;
@@ -99,7 +127,7 @@ function fieldForCode(fields, code) {
 
 /**
  * Posts credentials; on success goes to the chat, otherwise shows the error.
- * @param {typeof login} fields
+ * @param {Fields} fields
  * @param {string} url
  */
 async function submitCredentials(fields, url) {
@@ -123,6 +151,7 @@ async function submitCredentials(fields, url) {
   }
 }
 
+/** @param {SubmitEvent} event */
 function onLogin(event) {
   event.preventDefault();
   if (!login.username.value.trim()) return showError(login, 'Please enter your username.', login.username);
@@ -131,6 +160,7 @@ function onLogin(event) {
   return submitCredentials(login, '/auth/login');
 }
 
+/** @param {SubmitEvent} event */
 function onRegister(event) {
   event.preventDefault();
   const problem = validateRegistration();

@@ -1,10 +1,13 @@
 import { byId } from './lib/dom.js';
-import { NetworkError, requestJson } from './lib/http.js';
+import { isJsonObject, NetworkError, requestJson } from './lib/http.js';
 import { ChatApp, goToSignIn } from './chat/app.js';
 
 const BOOT_RETRY_MS = 3000;
 
-/** Shows a start-up problem where the connection state normally goes. */
+/**
+ * Shows a start-up problem where the connection state normally goes.
+ * @param {string} text
+ */
 function showBootProblem(text) {
   const banner = byId('connection-banner');
   banner.textContent = text;
@@ -27,7 +30,8 @@ async function boot() {
     goToSignIn();
     return;
   }
-  const username = result.body?.user?.username;
+  const user = result.body?.user;
+  const username = isJsonObject(user) ? user.username : undefined;
   if (!result.ok || typeof username !== 'string') {
     showBootProblem(`The server is not ready (HTTP ${result.status}). Retrying…`);
     window.setTimeout(boot, BOOT_RETRY_MS);

@@ -1,47 +1,68 @@
 import { byId, el } from './lib/dom.js';
-import { NetworkError, requestJson } from './lib/http.js';
+import { isJsonObject, NetworkError, requestJson } from './lib/http.js';
+
+/** @typedef {import('./lib/http.js').JsonObject} JsonObject */
 
 const TOKEN_KEY = 'relay-chat.status-token';
 const POLL_MS = 5000;
 const STALE_AFTER_MS = 30_000;
 const TOKEN_REQUIRED = 'Token required';
 
-const form = byId('status-form');
-const tokenInput = byId('status-token');
+const form = byId('status-form', window.HTMLFormElement);
+const tokenInput = byId('status-token', window.HTMLInputElement);
 const forget = byId('status-forget');
 const errorEl = byId('status-error');
 const summary = byId('status-summary');
-const tbody = byId('status-table').querySelector('tbody');
+const table = byId('status-table', window.HTMLTableElement);
+const tbody = table.tBodies[0] ?? table.createTBody();
 
 let inFlight = false;
 
-/** "3d 4h", "2h 05m", "4m 09s", "12s". */
+/**
+ * "3d 4h", "2h 05m", "4m 09s", "12s".
+ * @param {number} ms
+ */
 function formatDuration(ms) {
   const total = Math.max(0, Math.floor(ms / 1000));
   const days = Math.floor(total / 86_400);
   const hours = Math.floor((total % 86_400) / 3600);
   const minutes = Math.floor((total % 3600) / 60);
   const secs = total % 60;
-  const pad = (n) => String(n).padStart(2, '0');
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
   if (days > 0) return `${days}d ${hours}h`;
   if (hours > 0) return `${hours}h ${pad(minutes)}m`;
   if (minutes > 0) return `${minutes}m ${pad(secs)}s`;
   return `${secs}s`;
 }
 
-/** Accepts an ISO string or epoch milliseconds; null when neither. */
+/**
+ * Accepts an ISO string or epoch milliseconds; null when neither.
+ * @param {unknown} value
+ */
 function parseTime(value) {
-  const date = new Date(typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
+  const date =
+    typeof value === 'string' || typeof value === 'number'
+      ? new Date(typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value)
+      : new Date(NaN);
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-/** A table cell; `title` carries the exact value when the text is a rounded one. */
+/**
+ * A table cell; `title` carries the exact value when the text is a rounded one.
+ * @param {string} text
+ * @param {{ className?: string, title?: string | undefined }} [options]
+ */
 function cell(text, { className, title } = {}) {
   const td = el('td', { text, className });
   if (title) td.title = title;
   return td;
 }
 
+/**
+ * One instance's row; every field is checked, the answer is untrusted.
+ * @param {JsonObject} instance  an InstanceInfo as the server sends it
+ * @param {number} now
+ */
 function renderRow(instance, now) {
   const started = parseTime(instance.startedAt);
   const lastSeen = parseTime(instance.lastSeen);
@@ -60,6 +81,7 @@ function renderRow(instance, now) {
   return row;
 }
 
+/** @param {JsonObject[]} instances */
 function render(instances) {
   const now = Date.now();
   const sorted = [...instances].sort((a, b) => String(a.id).localeCompare(String(b.id)));
@@ -68,6 +90,7 @@ function render(instances) {
   summary.textContent = `${sorted.length} instance${sorted.length === 1 ? '' : 's'}, ${connections} connection${connections === 1 ? '' : 's'} · updated ${new Date(now).toLocaleTimeString()}`;
 }
 
+/** @param {string} text */
 function showError(text) {
   errorEl.textContent = text;
   if (text) {
@@ -90,12 +113,14 @@ async function poll() {
       showError(TOKEN_REQUIRED);
       return;
     }
-    if (!result.ok || !Array.isArray(result.body?.instances)) {
-      showError(result.body?.error || `Status unavailable (HTTP ${result.status}).`);
+    const instances = result.body?.instances;
+    if (!result.ok || !Array.isArray(instances)) {
+      const error = result.body?.error;
+      showError((typeof error === 'string' && error) || `Status unavailable (HTTP ${result.status}).`);
       return;
     }
     showError('');
-    render(result.body.instances.filter((i) => typeof i === 'object' && i !== null));
+    render(instances.filter(isJsonObject));
   } catch (error) {
     if (!(error instanceof NetworkError)) throw error;
     showError('Could not reach the server.');

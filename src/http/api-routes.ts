@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { MessageStore } from '../store/messages.js';
 import type { PresenceStore } from '../store/presence.js';
 import type { RoomStore } from '../store/rooms.js';
-import { historyQuerySchema, parse, roomNameSchema } from '../validation.js';
+import { historyQuerySchema, parse, roomNameSchema } from '../protocol.js';
 import { requireToken, requireUser, route } from './async.js';
 import type { ProxyStatus } from './proxy-check.js';
 

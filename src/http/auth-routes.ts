@@ -3,8 +3,8 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RateLimits } from '../rate-limits.js';
 import type { UserStore } from '../store/users.js';
+import { credentialsSchema, parse } from '../protocol.js';
 import { nameIdentity } from '../text-rules.js';
-import { credentialsSchema, parse } from '../validation.js';
 import { destroy, regenerate, requireUser, route, save } from './async.js';
 import { SESSION_COOKIE } from './session.js';
 

@@ -5,10 +5,18 @@ import type { RateLimits } from '../rate-limits.js';
 import type { MessageStore } from '../store/messages.js';
 import type { PresenceStore } from '../store/presence.js';
 import type { RoomStore } from '../store/rooms.js';
-import { joinSchema, messageSchema, parse, roomNameSchema, typingSchema } from '../validation.js';
+import {
+  joinSchema,
+  messageSchema,
+  parse,
+  roomNameSchema,
+  typingSchema,
+  type AckEventName,
+  type AckResult,
+} from '../protocol.js';
 import { socketRoom, type ChatServer, type ChatSocket } from './events.js';
 import type { PresenceSync } from './presence-sync.js';
-import { listener, type Handler } from './socket-tasks.js';
+import { listener } from './socket-tasks.js';
 
 export interface ChatDeps {
   io: ChatServer;
@@ -48,7 +56,8 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
     }
   }
 
-  const handlers: Record<string, Handler> = {
+  /** One handler per acknowledged event; each resolves to that event's ack fields (protocol.ts). */
+  const handlers: { [E in AckEventName]: (socket: ChatSocket, args: unknown[]) => Promise<AckResult<E>> } = {
     async 'create-room'(socket, [raw]) {
       const { user } = socket.data;
       const name = parse(roomNameSchema, raw);
@@ -81,6 +90,7 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
 
     async 'leave-room'(socket) {
       await moveTo(socket, null);
+      return {};
     },
 
     async message(socket, [raw]) {

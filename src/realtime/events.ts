@@ -1,26 +1,7 @@
 import type { Server, Socket } from 'socket.io';
-import type { Message } from '../store/messages.js';
-import type { Room } from '../store/rooms.js';
+import type { ServerToClientEvents } from '../protocol.js';
 
-export interface ServerToClientEvents {
-  'update-rooms': (rooms: Room[]) => void;
-  'previous-messages': (messages: Message[]) => void;
-  'chat-message': (message: Message) => void;
-  onlineUsers: (count: number) => void;
-  'room-users': (payload: { room: string; count: number }) => void;
-  typing: (payload: { room: string; user: string; typing: boolean }) => void;
-}
-
-/** Every event a client may send (docs/protocol.md); anything else is answered `invalid_payload`. */
-export const CLIENT_EVENTS = [
-  'create-room',
-  'join-room',
-  'leave-room',
-  'message',
-  'typing',
-  'who',
-  'room-stats',
-] as const;
+export { CLIENT_EVENTS, type ServerToClientEvents } from '../protocol.js';
 
 /** Client events arrive untyped: every argument is validated by the handler before use. */
 export type ClientToServerEvents = Record<string, (...args: unknown[]) => void>;

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { ScriptReplyError } from '../redis/script.js';
 import type { PresenceStore } from '../store/presence.js';
 import type { UserStore } from '../store/users.js';
 import { chatRoomOf, socketRoom, type ChatServer } from './events.js';
@@ -111,7 +112,7 @@ export class PresenceSync {
       // Redis away: keep them dirty; the next change or heartbeat retries.
       this.dirtyOnline = true;
       for (const r of rooms) this.dirtyRooms.add(r);
-      this.log.debug({ err }, 'presence flush failed');
+      this.log[err instanceof ScriptReplyError ? 'error' : 'debug']({ err }, 'presence flush failed');
     }
   }
 
@@ -170,7 +171,7 @@ export class PresenceSync {
         this.markAll(reaped.rooms);
       }
     } catch (err) {
-      this.log.debug({ err }, 'presence heartbeat failed');
+      this.log[err instanceof ScriptReplyError ? 'error' : 'debug']({ err }, 'presence heartbeat failed');
     }
   }
 

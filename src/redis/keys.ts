@@ -2,7 +2,7 @@
  * Every Redis key, pub/sub channel and key prefix the product uses, built from one prefix.
  * Keys of one room share the hash tag `{room}` and all presence keys share `{presence}`, so every
  * multi-key script touches one slot and would run unchanged on a Redis Cluster.
- * Room names and usernames cannot contain `{`, `}`, `:` or `|` (see validation.ts), so no name
+ * Room names and usernames cannot contain `{`, `}`, `:` or `|` (see protocol.ts), so no name
  * can reach another key.
  */
 export function createKeys(prefix: string) {

@@ -1,24 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
-import { LuaScript } from '../redis/script.js';
+import { z } from 'zod';
+import { chatMessageSchema, type Message } from '../protocol.js';
+import { decodeReply, LuaScript } from '../redis/script.js';
 
-export interface Message {
-  id: string;
-  seq: number;
-  roomId: string;
-  text: string;
-  sender: string;
-  timestamp: string;
-  clientId?: string;
-}
+export type { Message };
+
+/** A message as the list stores it: its JSON, checked against the protocol's Message on the way out. */
+const storedMessage = z
+  .string()
+  .transform((raw, ctx) => {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'stored message is not JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(chatMessageSchema);
 
 /**
  * Append, sequence, trim and remember the clientId in one round trip. The message JSON arrives
  * split around its `seq` so the script only splices the number in; a repeat of a stored clientId
  * returns the stored message instead of writing a second one.
  */
-const APPEND = new LuaScript(`
+const APPEND = new LuaScript(
+  'append',
+  `
 if ARGV[5] == '1' then
   local prev = redis.call('GET', KEYS[3])
   if prev then return {0, prev} end
@@ -29,13 +38,18 @@ redis.call('LPUSH', KEYS[1], msg)
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
 if ARGV[5] == '1' then redis.call('SET', KEYS[3], msg, 'EX', ARGV[4]) end
 return {seq, msg}
-`);
+`,
+  /** {seq, message JSON}; seq 0 marks a repeat and carries the stored message. */
+  z.tuple([z.number().int().min(0), z.string()]),
+);
 
 /**
  * A window of the newest-first list by sequence: seq s sits at index latest - s, because every
  * append bumps the counter and pushes in the same script. Returns {latest, length, items}.
  */
-const RANGE = new LuaScript(`
+const RANGE = new LuaScript(
+  'range',
+  `
 local latest = tonumber(redis.call('GET', KEYS[2]) or '0')
 local len = redis.call('LLEN', KEYS[1])
 local hi = latest
@@ -48,7 +62,9 @@ if lo < 1 then lo = 1 end
 local items = {}
 if hi >= lo then items = redis.call('LRANGE', KEYS[1], latest - hi, latest - lo) end
 return {latest, len, items}
-`);
+`,
+  z.tuple([z.number().int().min(0), z.number().int().min(0), z.array(storedMessage)]),
+);
 
 export interface HistoryPage {
   /** Newest first. */
@@ -68,15 +84,6 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
-function asArray(reply: unknown): unknown[] {
-  if (!Array.isArray(reply)) throw new Error('unexpected script reply');
-  return reply;
-}
-
-function parseMessages(items: unknown): Message[] {
-  return asArray(items).map((raw) => JSON.parse(String(raw)) as Message);
-}
-
 export type MessageStore = ReturnType<typeof createMessageStore>;
 
 export function createMessageStore(
@@ -85,14 +92,12 @@ export function createMessageStore(
   opts: { historySize: number; historyOnJoin: number; dedupeWindowS: number },
 ) {
   async function range(room: string, after: number, before: number, limit: number): Promise<HistoryPage> {
-    const reply = asArray(
-      await RANGE.run(
-        redis,
-        [keys.roomMessages(room), keys.roomSeq(room)],
-        [String(after), String(before), String(limit)],
-      ),
+    const [latestSeq, kept, messages] = await RANGE.run(
+      redis,
+      [keys.roomMessages(room), keys.roomSeq(room)],
+      [String(after), String(before), String(limit)],
     );
-    return { latestSeq: Number(reply[0]), kept: Number(reply[1]), messages: parseMessages(reply[2]) };
+    return { latestSeq, kept, messages };
   }
 
   return {
@@ -109,15 +114,12 @@ export function createMessageStore(
       const dedupeKey = clientId
         ? keys.roomDedupe(room, sender.toLowerCase(), clientId)
         : keys.roomDedupe(room, '', '');
-      const reply = asArray(
-        await APPEND.run(
-          redis,
-          [keys.roomMessages(room), keys.roomSeq(room), dedupeKey],
-          [head, tail, String(opts.historySize), String(opts.dedupeWindowS), clientId ? '1' : '0'],
-        ),
+      const [seq, stored] = await APPEND.run(
+        redis,
+        [keys.roomMessages(room), keys.roomSeq(room), dedupeKey],
+        [head, tail, String(opts.historySize), String(opts.dedupeWindowS), clientId ? '1' : '0'],
       );
-      const seq = Number(reply[0]);
-      if (seq === 0) return { message: JSON.parse(String(reply[1])) as Message, duplicate: true };
+      if (seq === 0) return { message: decodeReply('append', storedMessage, stored), duplicate: true };
       const message: Message = { id, seq, roomId: room, text, sender, timestamp };
       if (clientId) message.clientId = clientId;
       return { message, duplicate: false };

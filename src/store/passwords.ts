@@ -1,118 +1,78 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { Logger } from '../logger.js';
+import type { PasswordReply, PasswordTask } from './password-worker.js';
 
 /**
  * bcrypt off the event loop and out of its way. bcrypt's own async API runs on libuv's shared
  * thread pool at normal priority: a login storm then puts four hashing threads per instance on
  * the CPU beside the event loop, which waits for a core (event-loop lag in the hundreds of ms on
- * two cores). Here hashing runs in dedicated worker threads that lower their own priority (on
- * Linux the nice value is per thread), so the event loop always gets the core first; logins queue
- * for a worker instead of competing with chat traffic.
+ * two cores). Here hashing runs in a fixed pool of worker threads (piscina) that lower their own
+ * priority (on Linux the nice value is per thread), so the event loop always gets the core first;
+ * logins queue for a worker instead of competing with chat traffic.
  */
 
-const BCRYPT_PATH = createRequire(import.meta.url).resolve('bcrypt');
-
-/** The worker: CommonJS evaluated from this string, so it runs the same from src/ (tests) and dist/. */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const os = require('node:os');
-const bcrypt = require(workerData.bcryptPath);
-try { os.setPriority(workerData.nice); } catch {}
-parentPort.on('message', ({ id, op, a, b }) => {
-  try {
-    const result = op === 'hash' ? bcrypt.hashSync(a, b) : bcrypt.compareSync(a, b);
-    parentPort.postMessage({ id, result });
-  } catch (err) {
-    parentPort.postMessage({ id, error: String(err && err.message || err) });
-  }
-});
-`;
-
-interface Job {
-  id: number;
-  op: 'hash' | 'compare';
-  a: string;
-  b: string | number;
-  resolve(value: string | boolean): void;
-  reject(err: Error): void;
-}
-
-interface Reply {
-  id: number;
-  result?: string | boolean;
-  error?: string;
-}
+/**
+ * The worker module next to this one: `password-worker.js` in dist/ (compiled by tsc), the `.ts`
+ * source when this module itself runs from src/ (tests, `npm run dev`), loaded through tsx.
+ */
+const WORKER_FILE = fileURLToPath(
+  new URL(`./password-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+const WORKER_EXEC_ARGV = WORKER_FILE.endsWith('.ts') ? ['--import', 'tsx'] : [];
 
 export interface PasswordHasher {
+  /** bcrypt hash of `password` at the configured cost. */
   hash(password: string): Promise<string>;
   compare(password: string, hash: string): Promise<boolean>;
-  /** Stops the workers; idempotent. */
+  /** Stops the workers; idempotent. Work asked for afterwards is refused. */
   close(): Promise<void>;
 }
 
+/**
+ * A pool of `workers` threads (BCRYPT_WORKERS, default 1) hashing at cost `rounds` (BCRYPT_ROUNDS)
+ * with nice value `nice` (default 19). A worker that could not lower its priority is reported
+ * once, as a warning with the reason: hashing still works, but competes with the event loop.
+ */
 export function createPasswordHasher(opts: {
   rounds: number;
   workers?: number;
   nice?: number;
+  log: Logger;
 }): PasswordHasher {
-  const queue: Job[] = [];
-  const idle: Worker[] = [];
-  const busy = new Map<Worker, Job>();
-  let nextId = 1;
+  const threads = opts.workers ?? 1;
+  const pool = new Piscina<PasswordTask, PasswordReply>({
+    filename: WORKER_FILE,
+    execArgv: WORKER_EXEC_ARGV,
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: Infinity,
+    workerData: { nice: opts.nice ?? 19 },
+  });
   let closed = false;
+  let priorityReported = false;
 
-  const spawn = () => {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { bcryptPath: BCRYPT_PATH, nice: opts.nice ?? 19 },
-    });
-    worker.unref();
-    worker.on('message', (reply: Reply) => {
-      const job = busy.get(worker);
-      busy.delete(worker);
-      if (job && reply.id === job.id) {
-        if (reply.error !== undefined) job.reject(new Error(reply.error));
-        else job.resolve(reply.result ?? false);
-      }
-      idle.push(worker);
-      pump();
-    });
-    worker.on('error', (err) => {
-      const job = busy.get(worker);
-      busy.delete(worker);
-      job?.reject(err);
-      if (!closed) spawn();
-      pump();
-    });
-    idle.push(worker);
-  };
-
-  const pump = () => {
-    while (idle.length > 0 && queue.length > 0) {
-      const worker = idle.pop();
-      const job = queue.shift();
-      if (!worker || !job) return;
-      busy.set(worker, job);
-      worker.postMessage({ id: job.id, op: job.op, a: job.a, b: job.b });
+  async function run(task: PasswordTask): Promise<string | boolean> {
+    if (closed) throw new Error('password hasher is closed');
+    const reply = await pool.run(task);
+    if (reply.priorityError !== null && !priorityReported) {
+      priorityReported = true;
+      opts.log.warn(
+        { reason: reply.priorityError, nice: opts.nice ?? 19 },
+        'password worker could not lower its priority; hashing competes with the event loop',
+      );
     }
-  };
-
-  for (let i = 0; i < (opts.workers ?? 1); i++) spawn();
-
-  const run = <T extends string | boolean>(op: Job['op'], a: string, b: string | number) =>
-    new Promise<T>((resolve, reject) => {
-      if (closed) return reject(new Error('password hasher is closed'));
-      queue.push({ id: nextId++, op, a, b, resolve: resolve as (v: string | boolean) => void, reject });
-      pump();
-    });
+    return reply.result;
+  }
 
   let closing: Promise<void> | undefined;
   return {
-    hash: (password) => run<string>('hash', password, opts.rounds),
-    compare: (password, hash) => run<boolean>('compare', password, hash),
+    hash: async (password) => String(await run({ op: 'hash', password, rounds: opts.rounds })),
+    compare: async (password, hash) => (await run({ op: 'compare', password, hash })) === true,
     close() {
       closed = true;
-      closing ??= Promise.all([...idle, ...busy.keys()].map((w) => w.terminate())).then(() => undefined);
+      closing ??= pool.destroy();
       return closing;
     },
   };

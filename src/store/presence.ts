@@ -1,6 +1,13 @@
 import type { RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
+import { z } from 'zod';
+import { instanceInfoSchema, type InstanceInfo } from '../protocol.js';
 import { LuaScript } from '../redis/script.js';
+
+export type { InstanceInfo };
+
+/** A count in a script reply: a non-negative integer. */
+const count = z.number().int().min(0);
 
 /**
  * Cluster-wide presence. Global hashes count each user's connections (online, and per room) over
@@ -22,7 +29,9 @@ const roomField = (room: string, user: string) => `r|${room}|${user}`;
  * global hash per op. Returns {1, the user's cluster-wide count after each op…} or {0} when the
  * lease is gone.
  */
-const APPLY = new LuaScript(`
+const APPLY = new LuaScript(
+  'presence_apply',
+  `
 if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return {0} end
 local out = {1}
 local n = (#ARGV - 1) / 3
@@ -37,7 +46,9 @@ for i = 0, n - 1 do
 end
 redis.call('INCR', KEYS[3])
 return out
-`);
+`,
+  z.union([z.tuple([z.literal(0)]), z.tuple([z.literal(1)], count)]),
+);
 
 /** Subtract one instance's contributions from the global hashes and drop it. Shared by reap and resync. */
 const UNDO_INSTANCE = `
@@ -68,7 +79,9 @@ end
  * Reap instances whose lease expired before ARGV[1]. KEYS: leases, version, info.
  * ARGV: now, instance key prefix, online key, room key prefix. Returns {reaped ids, rooms touched}.
  */
-const REAP = new LuaScript(`${UNDO_INSTANCE}
+const REAP = new LuaScript(
+  'presence_reap',
+  `${UNDO_INSTANCE}
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local rooms = {}
 for _, id in ipairs(dead) do
@@ -80,7 +93,9 @@ if #dead > 0 then redis.call('INCR', KEYS[2]) end
 local out = {}
 for r, _ in pairs(rooms) do table.insert(out, r) end
 return {dead, out}
-`);
+`,
+  z.tuple([z.array(z.string()), z.array(z.string())]),
+);
 
 /**
  * Heartbeat: renew the lease. When the lease was missing (reaped, or Redis lost it), undo whatever
@@ -89,7 +104,9 @@ return {dead, out}
  * force ('1' after a write failed midway), then [field, user, count]… (only read when resyncing).
  * Returns {resynced, rooms touched}.
  */
-const HEARTBEAT = new LuaScript(`${UNDO_INSTANCE}
+const HEARTBEAT = new LuaScript(
+  'presence_heartbeat',
+  `${UNDO_INSTANCE}
 local had = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
@@ -112,28 +129,25 @@ redis.call('INCR', KEYS[2])
 local out = {}
 for r, _ in pairs(rooms) do table.insert(out, r) end
 return {1, out}
-`);
+`,
+  z.tuple([z.union([z.literal(0), z.literal(1)]), z.array(z.string())]),
+);
 
 /** Read the version and counts together, so broadcasts can be ordered by version. */
-const READ = new LuaScript(`
+const READ = new LuaScript(
+  'presence_read',
+  `
 local out = {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('HLEN', KEYS[2])}
 for i = 3, #KEYS do table.insert(out, redis.call('HLEN', KEYS[i])) end
 return out
-`);
+`,
+  z.array(count).min(2),
+);
 
 export interface Counts {
   version: number;
   online: number;
   rooms: Map<string, number>;
-}
-
-export interface InstanceInfo {
-  id: string;
-  startedAt: string;
-  connections: number;
-  users: number;
-  lastSeen: string;
-  leaseExpiresAt: string;
 }
 
 export type PresenceStore = ReturnType<typeof createPresenceStore>;
@@ -182,12 +196,12 @@ export function createPresenceStore(
   async function write(ops: Op[]): Promise<number[] | null> {
     const args = [id];
     for (const op of ops) args.push(op.field, op.user, String(op.delta));
-    const reply = (await APPLY.run(
+    const [held, ...counts] = await APPLY.run(
       redis,
       [keys.presenceInstance(id), keys.presenceLeases, keys.presenceVersion, ...ops.map((o) => o.globalKey)],
       args,
-    )) as unknown[];
-    return Number(reply[0]) === 1 ? reply.slice(1).map(Number) : null;
+    );
+    return held === 1 ? counts : null;
   }
 
   const online = (user: string, delta: number): Op => ({
@@ -244,25 +258,25 @@ export function createPresenceStore(
         force ? '1' : '0',
       ];
       for (const [field, { user, count }] of local) args.push(field, user, String(count));
-      const reply = (await HEARTBEAT.run(
+      const [resynced, rooms] = await HEARTBEAT.run(
         redis,
         [keys.presenceLeases, keys.presenceVersion, keys.presenceInfo, keys.presenceInstance(id)],
         args,
       ).catch((err: unknown) => {
         mustResync ||= force;
         throw err;
-      })) as [number, string[]];
-      return { resynced: Number(reply[0]) === 1, rooms: reply[1] };
+      });
+      return { resynced: resynced === 1, rooms };
     },
 
     /** Undo every instance whose lease has lapsed. Returns what was reaped and the rooms touched. */
     async reap(): Promise<{ instances: string[]; rooms: string[] }> {
-      const reply = (await REAP.run(
+      const [instances, rooms] = await REAP.run(
         redis,
         [keys.presenceLeases, keys.presenceVersion, keys.presenceInfo],
         [String(Date.now()), keys.presenceInstance(''), keys.presenceOnline, roomPrefix],
-      )) as [string[], string[]];
-      return { instances: reply[0], rooms: reply[1] };
+      );
+      return { instances, rooms };
     },
 
     /** Leave the cluster now (graceful shutdown): expire our lease and reap ourselves. */
@@ -274,14 +288,14 @@ export function createPresenceStore(
     },
 
     async counts(rooms: readonly string[]): Promise<Counts> {
-      const reply = (await READ.run(
+      const [version = 0, online = 0, ...perRoom] = await READ.run(
         redis,
         [keys.presenceVersion, keys.presenceOnline, ...rooms.map((r) => keys.presenceRoom(r))],
         [],
-      )) as number[];
+      );
       const map = new Map<string, number>();
-      rooms.forEach((r, i) => map.set(r, Number(reply[i + 2] ?? 0)));
-      return { version: Number(reply[0]), online: Number(reply[1]), rooms: map };
+      rooms.forEach((r, i) => map.set(r, perRoom[i] ?? 0));
+      return { version, online, rooms: map };
     },
 
     /** Online usernames across the cluster (sorted, at most `limit`). */
@@ -301,7 +315,10 @@ export function createPresenceStore(
     async instances(): Promise<InstanceInfo[]> {
       const all = await redis.hGetAll(keys.presenceInfo);
       return Object.entries(all)
-        .map(([instance, raw]) => ({ id: instance, ...(JSON.parse(raw) as Omit<InstanceInfo, 'id'>) }))
+        .flatMap(([instance, raw]) => {
+          const info = instanceInfoSchema.safeParse({ ...(JSON.parse(raw) as object), id: instance });
+          return info.success ? [info.data] : [];
+        })
         .sort((a, b) => a.id.localeCompare(b.id));
     },
   };

@@ -1,27 +1,21 @@
+import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { roomSchema, type Room } from '../protocol.js';
 import type { RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { LuaScript } from '../redis/script.js';
 import { nameIdentity } from '../text-rules.js';
 
-export interface Room {
-  name: string;
-  createdBy: string;
-  createdAt: string;
-}
-
-function isRoom(v: unknown): v is Room {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Record<string, unknown>;
-  return typeof r.name === 'string' && typeof r.createdBy === 'string' && typeof r.createdAt === 'string';
-}
+export type { Room };
 
 /**
  * Creates a room only when neither its identity nor its exact name is taken, in one step: two
  * instances racing with `Weekend Hiking` and `weekend hiking` make exactly one room.
  * KEYS: rooms, roomIdentities. ARGV: name, identity, room JSON. Returns 1 when created.
  */
-const CREATE = new LuaScript(`
+const CREATE = new LuaScript(
+  'room_create',
+  `
 if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 0 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
@@ -30,20 +24,26 @@ end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
-`);
+`,
+  z.union([z.literal(0), z.literal(1)]),
+);
 
 /**
  * Indexes rooms created before the identity index existed: identity → name with HSETNX, oldest
  * room first, so an identity two old rooms share stays with the older one. Idempotent.
  * KEYS: roomIdentities. ARGV: identity1, name1, identity2, name2, …
  */
-const BACKFILL = new LuaScript(`
+const BACKFILL = new LuaScript(
+  'room_identity_backfill',
+  `
 local added = 0
 for i = 1, #ARGV, 2 do
   added = added + redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 return added
-`);
+`,
+  z.number().int().min(0),
+);
 
 export type RoomStore = ReturnType<typeof createRoomStore>;
 
@@ -59,8 +59,8 @@ export function createRoomStore(redis: RedisClient, keys: Keys) {
     const all = await redis.hGetAll(keys.rooms);
     const rooms: Room[] = [];
     for (const raw of Object.values(all)) {
-      const parsed: unknown = JSON.parse(raw);
-      if (isRoom(parsed)) rooms.push(parsed);
+      const parsed = roomSchema.safeParse(JSON.parse(raw));
+      if (parsed.success) rooms.push(parsed.data);
     }
     return rooms.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
   }

@@ -1,14 +1,13 @@
+import { z } from 'zod';
 import { AppError } from '../errors.js';
+import type { PublicUser } from '../protocol.js';
 import type { RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { LuaScript } from '../redis/script.js';
 import { nameIdentity } from '../text-rules.js';
 import type { PasswordHasher } from './passwords.js';
 
-export interface PublicUser {
-  username: string;
-  createdAt: string;
-}
+export type { PublicUser };
 
 interface UserRecord extends PublicUser {
   passwordHash: string;
@@ -17,7 +16,9 @@ interface UserRecord extends PublicUser {
 }
 
 /** Updates status and lastSeen inside the JSON record atomically (no read-modify-write race). */
-const SET_STATUS = new LuaScript(`
+const SET_STATUS = new LuaScript(
+  'set_status',
+  `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return 0 end
 local user = cjson.decode(raw)
@@ -25,7 +26,10 @@ user.status = ARGV[2]
 user.lastSeen = ARGV[3]
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(user))
 return 1
-`);
+`,
+  /** 1 when the user exists, 0 otherwise. */
+  z.union([z.literal(0), z.literal(1)]),
+);
 
 function isUserRecord(v: unknown): v is UserRecord {
   if (typeof v !== 'object' || v === null) return false;

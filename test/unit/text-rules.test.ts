@@ -8,7 +8,7 @@ import {
   nameIdentity,
   toWellFormedText,
 } from '../../src/text-rules.js';
-import { messageSchema, parse, roomNameSchema, usernameSchema } from '../../src/validation.js';
+import { messageSchema, parse, roomNameSchema, usernameSchema } from '../../src/protocol.js';
 
 const refused = (fn: () => unknown): boolean => {
   try {

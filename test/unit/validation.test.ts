@@ -8,7 +8,7 @@ import {
   parse,
   roomNameSchema,
   typingSchema,
-} from '../../src/validation.js';
+} from '../../src/protocol.js';
 
 const fails = (fn: () => unknown) => {
   try {

@@ -15,7 +15,8 @@ import { UnreadTracker } from './unread.js';
 
 /** @typedef {import('./types.js').Message} Message */
 /** @typedef {import('./types.js').OutboxEntry} OutboxEntry */
-/** @typedef {import('./types.js').Fail} Fail */
+/** @typedef {import('./types.js').Fail | import('./types.js').LocalFail} AnyFail */
+/** @typedef {import('./types.js').ChatSocket} ChatSocket */
 
 const AUTH_URL = '/auth.html';
 const APP_NAME = 'Relay Chat';
@@ -35,19 +36,29 @@ export function goToSignIn() {
 /**
  * Creates the Socket.IO connection. WebSocket first: it needs no sticky sessions, so it works behind
  * any load balancer; long-polling remains as a fallback for networks that block WebSockets.
+ * @returns {ChatSocket}
  */
 function connectSocket() {
+  // chat.js checks that the Socket.IO client script loaded before it starts the app.
+  if (!io) throw new Error('The Socket.IO client is not loaded');
   return io({ transports: ['websocket', 'polling'], tryAllTransports: true });
 }
 
-/** Whether a payload is a plain object (socket payloads are untrusted input). */
+/**
+ * Whether a payload is a plain object (socket payloads are untrusted input).
+ * @param {unknown} value
+ * @returns {value is Record<string, unknown>}
+ */
 function isObject(value) {
   return typeof value === 'object' && value !== null;
 }
 
 /** The signed-in chat page: wires the socket, the sidebar, the message log and the composer. */
 export class ChatApp {
-  /** Room being shown (or about to be), null before the first pick. */
+  /**
+   * Room being shown (or about to be), null before the first pick.
+   * @type {string | null}
+   */
   room = null;
   /** Whether the server confirmed the join of `room` on the current connection. */
   joined = false;
@@ -66,15 +77,15 @@ export class ChatApp {
     this.me = me;
     this.ui = {
       userName: byId('user-name'),
-      logout: byId('logout-button'),
+      logout: byId('logout-button', window.HTMLButtonElement),
       currentRoom: byId('current-room'),
       roomCount: byId('room-count'),
       chatBox: byId('chat-box'),
       chatEmpty: byId('chat-empty'),
       jumpLatest: byId('jump-latest'),
-      messageForm: byId('message-form'),
-      messageInput: byId('message-input'),
-      sendButton: byId('send-button'),
+      messageForm: byId('message-form', window.HTMLFormElement),
+      messageInput: byId('message-input', window.HTMLInputElement),
+      sendButton: byId('send-button', window.HTMLButtonElement),
       notice: byId('chat-notice'),
     };
     this.socket = connectSocket();
@@ -105,9 +116,9 @@ export class ChatApp {
     });
     this.rooms = new RoomList(byId('room-list'), (name) => this.selectRoom(name));
     this.roomForm = new RoomForm({
-      form: byId('create-room-form'),
-      input: byId('room-input'),
-      button: byId('create-room'),
+      form: byId('create-room-form', window.HTMLFormElement),
+      input: byId('room-input', window.HTMLInputElement),
+      button: byId('create-room', window.HTMLButtonElement),
       error: byId('room-error'),
       create: (name) => ask(this.socket, 'create-room', name),
       onCreated: (name) => this.selectRoom(name),
@@ -160,6 +171,7 @@ export class ChatApp {
     this.presence.requestRefresh();
   }
 
+  /** @param {string} reason  Socket.IO's disconnect reason */
   #onDisconnect(reason) {
     this.joined = false;
     this.#joining = false;
@@ -174,6 +186,7 @@ export class ChatApp {
     this.banner.reconnecting();
   }
 
+  /** @param {Error} error */
   #onConnectError(error) {
     if (error?.message === 'unauthorized') {
       this.#leave();
@@ -221,7 +234,10 @@ export class ChatApp {
 
   // ---- rooms --------------------------------------------------------------------------------
 
-  /** A user's pick of a room (click, or after creating it). */
+  /**
+   * A user's pick of a room (click, or after creating it).
+   * @param {string} rawName
+   */
   selectRoom(rawName) {
     const name = rawName.trim().normalize('NFC'); // the server's canonical form of room names
     this.#focusAfterJoin = true;
@@ -239,7 +255,10 @@ export class ChatApp {
     if (name) this.#enterRoom(name);
   }
 
-  /** Switches the view to `name`; the join itself is #join's job. */
+  /**
+   * Switches the view to `name`; the join itself is #join's job.
+   * @param {string} name
+   */
   #enterRoom(name) {
     if (this.room) this.unread.markRead(this.room, this.messages.lastSeq);
     this.typingNotifier.stop();
@@ -287,6 +306,7 @@ export class ChatApp {
    */
   async #join(since) {
     const room = this.room;
+    if (room === null) return; // callers join only with a room chosen
     const token = ++this.#joinToken;
     this.#joining = true;
     const ack = await ask(this.socket, 'join-room', since === undefined ? room : { room, since });
@@ -310,7 +330,11 @@ export class ChatApp {
     this.#focusAfterJoin = false;
   }
 
-  /** @param {Fail} ack */
+  /**
+   * @param {string} room
+   * @param {number | undefined} since
+   * @param {AnyFail} ack
+   */
   #onJoinFailed(room, since, ack) {
     if (ack?.code === 'disconnected') return; // the next connect re-joins
     if (ack?.code === 'room_not_found') {
@@ -327,6 +351,7 @@ export class ChatApp {
     this.#notify(joinError(ack, room));
   }
 
+  /** @param {import('./types.js').Room[]} rooms */
   #onUpdateRooms(rooms) {
     if (!Array.isArray(rooms)) return;
     const added = this.rooms.render(rooms);
@@ -335,6 +360,7 @@ export class ChatApp {
     this.#roomsSeeded = true;
   }
 
+  /** @param {import('./types.js').RoomUsers} event */
   #onRoomUsers(event) {
     if (!isObject(event) || typeof event.room !== 'string') return;
     const count = Number(event.count);
@@ -386,13 +412,20 @@ export class ChatApp {
     }
   }
 
-  /** Our own messages seen in a broadcast or history are stored: stop re-sending them. */
+  /**
+   * Our own messages seen in a broadcast or history are stored: stop re-sending them.
+   * @param {unknown[]} messages  untrusted
+   */
   #confirmOwn(messages) {
     for (const message of messages) {
-      if (message.clientId && sameUser(message.sender, this.me)) this.outbox.confirm(message.clientId);
+      if (!isObject(message)) continue;
+      const { clientId, sender } = message;
+      if (typeof clientId === 'string' && clientId && sameUser(sender, this.me))
+        this.outbox.confirm(clientId);
     }
   }
 
+  /** @param {SubmitEvent} event */
   #send(event) {
     event.preventDefault();
     const text = this.ui.messageInput.value;
@@ -417,7 +450,7 @@ export class ChatApp {
 
   /**
    * @param {OutboxEntry} entry
-   * @param {Fail | null} fail
+   * @param {AnyFail | null} fail
    */
   #onDeliveryState(entry, fail) {
     if (entry.room !== this.room) return;
@@ -448,6 +481,7 @@ export class ChatApp {
     });
   }
 
+  /** @param {boolean} enabled */
   #setComposerEnabled(enabled) {
     this.ui.messageInput.disabled = !enabled;
     this.ui.sendButton.disabled = !enabled;
@@ -477,6 +511,7 @@ export class ChatApp {
     document.title = this.room ? `${prefix}${this.room} · ${APP_NAME}` : APP_NAME;
   }
 
+  /** @param {string} text */
   #notify(text) {
     flash(this.ui.notice, text, NOTICE_MS);
   }

@@ -27,17 +27,27 @@ export class ConnectionBanner {
     delete this.banner.dataset.state;
   }
 
-  /** A lasting problem the user must act on (e.g. this page's origin is not allowed). */
+  /**
+   * A lasting problem the user must act on (e.g. this page's origin is not allowed).
+   * @param {string} text
+   */
   error(text) {
     this.#show(text, 'error');
   }
 
-  /** Shown for a while, then hidden again (unless the connection drops meanwhile). */
+  /**
+   * Shown for a while, then hidden again (unless the connection drops meanwhile).
+   * @param {string} text
+   */
   notice(text) {
     this.#show(text, 'notice');
     this.#timer = window.setTimeout(() => this.connected(), NOTICE_MS);
   }
 
+  /**
+   * @param {string} text
+   * @param {'connecting' | 'reconnecting' | 'error' | 'notice'} state
+   */
   #show(text, state) {
     this.#clearTimer();
     this.banner.textContent = text;

@@ -4,23 +4,35 @@ const URL_CANDIDATE = /\bhttps?:\/\/[^\s<>"]+/gi;
 const TRAILING_PUNCTUATION = /[.,;:!?'"\]}>]$/;
 const FULL_DATE = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' });
 
-/** Parses a timestamp; a missing or malformed one becomes "now" rather than "Invalid Date". */
+/**
+ * Parses a timestamp; a missing or malformed one becomes "now" rather than "Invalid Date".
+ * @param {string | number | undefined} value
+ */
 export function toDate(value) {
   const date = new Date(value ?? Date.now());
   return Number.isNaN(date.getTime()) ? new Date() : date;
 }
 
-/** Local wall-clock time as HH:MM (24 h), independent of the locale's AM/PM habits. */
+/**
+ * Local wall-clock time as HH:MM (24 h), independent of the locale's AM/PM habits.
+ * @param {Date} date
+ */
 export function formatClock(date) {
   return `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
 }
 
-/** Full local date and time for tooltips. */
+/**
+ * Full local date and time for tooltips.
+ * @param {Date} date
+ */
 export function formatFull(date) {
   return FULL_DATE.format(date);
 }
 
-/** "alice is typing…", "alice and bob are typing…", "alice, bob and carol are typing…". */
+/**
+ * "alice is typing…", "alice and bob are typing…", "alice, bob and carol are typing…".
+ * @param {string[]} names
+ */
 export function typingText(names) {
   if (names.length === 0) return '';
   if (names.length === 1) return `${names[0]} is typing…`;
@@ -28,7 +40,10 @@ export function typingText(names) {
   return `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are typing…`;
 }
 
-/** Escapes a string for use inside a RegExp (usernames may contain "."). */
+/**
+ * Escapes a string for use inside a RegExp (usernames may contain ".").
+ * @param {string} text
+ */
 function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
 }
@@ -36,6 +51,8 @@ function escapeRegExp(text) {
 /**
  * Whether `text` mentions `@username` (case-insensitive) as a whole name: "@al" does not mention
  * "alice", and "@alice." at the end of a sentence does.
+ * @param {string} text
+ * @param {string} username
  */
 export function mentions(text, username) {
   if (!username) return false;
@@ -43,7 +60,10 @@ export function mentions(text, username) {
   return new RegExp(`(^|[^A-Za-z0-9_.-])@${name}(?![A-Za-z0-9_-]|\\.[A-Za-z0-9_-])`, 'i').test(text);
 }
 
-/** Drops sentence punctuation and an unbalanced closing parenthesis from the end of a URL. */
+/**
+ * Drops sentence punctuation and an unbalanced closing parenthesis from the end of a URL.
+ * @param {string} raw
+ */
 function trimUrl(raw) {
   let url = raw;
   for (;;) {
@@ -57,7 +77,10 @@ function trimUrl(raw) {
   }
 }
 
-/** The parsed URL when `raw` is a valid http(s) URL, otherwise null (javascript:, data:, junk). */
+/**
+ * The parsed URL when `raw` is a valid http(s) URL, otherwise null (javascript:, data:, junk).
+ * @param {string} raw
+ */
 function safeHttpUrl(raw) {
   try {
     const url = new URL(raw);
@@ -74,6 +97,7 @@ function safeHttpUrl(raw) {
  * @returns {Node[]}
  */
 export function linkify(text) {
+  /** @type {Node[]} */
   const nodes = [];
   let cursor = 0;
   for (const match of text.matchAll(URL_CANDIDATE)) {
@@ -97,13 +121,17 @@ export function linkify(text) {
 export function newClientId() {
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** Usernames are unique without regard to case, so compare them that way. */
+/**
+ * Usernames are unique without regard to case, so compare them that way.
+ * @param {unknown} a
+ * @param {unknown} b
+ */
 export function sameUser(a, b) {
   return typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
 }

@@ -12,20 +12,23 @@ import { sameUser } from './format.js';
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const STICKY_BOTTOM_PX = 80;
 
-/** Ascending by seq without mutating the input (previous-messages and history come newest first). */
+/**
+ * Ascending by seq without mutating the input (previous-messages and history come newest first).
+ * @param {Message[]} messages
+ */
 function bySeqAscending(messages) {
   return [...messages].sort((a, b) => a.seq - b.seq);
 }
 
-/** Whether a payload looks like a stored message; anything else is ignored rather than rendered. */
+/**
+ * Whether a payload looks like a stored message; anything else is ignored rather than rendered.
+ * @param {unknown} value
+ * @returns {value is Message}
+ */
 function isMessage(value) {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    Number.isInteger(value.seq) &&
-    typeof value.text === 'string' &&
-    typeof value.sender === 'string'
-  );
+  if (typeof value !== 'object' || value === null) return false;
+  const m = /** @type {{ seq?: unknown, text?: unknown, sender?: unknown }} */ (value);
+  return Number.isInteger(m.seq) && typeof m.text === 'string' && typeof m.sender === 'string';
 }
 
 /**
@@ -61,7 +64,8 @@ export class MessageList {
     new window.ResizeObserver(() => this.#pinned && this.scrollToBottom()).observe(box);
     box.addEventListener('click', (event) => {
       const button = event.target instanceof HTMLElement ? event.target.closest('.retry-button') : null;
-      const clientId = button?.closest('.message-container')?.dataset.clientId;
+      const container = button?.closest('.message-container');
+      const clientId = container instanceof HTMLElement ? container.dataset.clientId : undefined;
       if (clientId) onRetry(clientId);
     });
   }
@@ -79,7 +83,10 @@ export class MessageList {
     return seq;
   }
 
-  /** After a successful join: the history the server sent reaches `latestSeq`. */
+  /**
+   * After a successful join: the history the server sent reaches `latestSeq`.
+   * @param {number} latestSeq
+   */
   markJoined(latestSeq) {
     this.#complete = Math.max(this.#complete, latestSeq);
   }
@@ -122,7 +129,7 @@ export class MessageList {
   /**
    * Adds server messages in any order, skipping ones already shown; keeps the view pinned to the
    * bottom if it was there. Returns the messages that were new.
-   * @param {Message[]} messages
+   * @param {unknown[]} messages  untrusted: anything not shaped like a Message is skipped
    * @returns {Message[]}
    */
   add(messages) {
@@ -135,7 +142,7 @@ export class MessageList {
 
   /**
    * Inserts older history above what is shown while keeping the visible messages where they are.
-   * @param {Message[]} messages
+   * @param {unknown[]} messages  untrusted, as in add()
    */
   prepend(messages) {
     const { scrollHeight, scrollTop } = this.box;
@@ -159,7 +166,12 @@ export class MessageList {
     this.onChange();
   }
 
-  /** Reflects an outbox state change on its element, if that element is shown. */
+  /**
+   * Reflects an outbox state change on its element, if that element is shown.
+   * @param {string} clientId
+   * @param {OutboxEntry['state']} state
+   * @param {string} [reason]
+   */
   setDeliveryState(clientId, state, reason = '') {
     const node = this.#byClientId.get(clientId);
     if (node && !node.dataset.seq) showDeliveryState(node, state, reason);
@@ -175,7 +187,7 @@ export class MessageList {
     if (this.#bySeq.has(message.seq)) {
       // Already shown through another path (e.g. history after a reconnect): drop the duplicate.
       this.#remove(node);
-      this.#byClientId.delete(message.clientId);
+      if (message.clientId) this.#byClientId.delete(message.clientId);
       return;
     }
     const stick = this.#pinned;
@@ -202,10 +214,14 @@ export class MessageList {
     return true;
   }
 
-  /** Inserts a confirmed element after the last one with a smaller seq (usually: at the end). */
+  /**
+   * Inserts a confirmed element after the last one with a smaller seq (usually: at the end).
+   * @param {HTMLElement} node
+   * @param {number} seq
+   */
   #place(node, seq) {
     let anchor = this.box.lastElementChild;
-    while (anchor && (!anchor.dataset.seq || Number(anchor.dataset.seq) > seq)) {
+    while (anchor instanceof HTMLElement && (!anchor.dataset.seq || Number(anchor.dataset.seq) > seq)) {
       anchor = anchor.previousElementSibling;
     }
     if (anchor) anchor.after(node);
@@ -213,21 +229,27 @@ export class MessageList {
     this.#bySeq.set(seq, node);
     this.#minSeq = Math.min(this.#minSeq, seq);
     this.#regroup(node);
-    if (node.nextElementSibling) this.#regroup(node.nextElementSibling);
+    if (node.nextElementSibling instanceof HTMLElement) this.#regroup(node.nextElementSibling);
   }
 
-  /** Detaches an element and fixes the grouping of the one that followed it. */
+  /**
+   * Detaches an element and fixes the grouping of the one that followed it.
+   * @param {HTMLElement} node
+   */
   #remove(node) {
     const next = node.nextElementSibling;
     node.remove();
-    if (next) this.#regroup(next);
+    if (next instanceof HTMLElement) this.#regroup(next);
   }
 
-  /** Hides the sender name when the previous message is by the same sender within 5 minutes. */
+  /**
+   * Hides the sender name when the previous message is by the same sender within 5 minutes.
+   * @param {HTMLElement} node
+   */
   #regroup(node) {
     const previous = node.previousElementSibling;
     const grouped =
-      previous !== null &&
+      previous instanceof HTMLElement &&
       sameUser(previous.dataset.sender, node.dataset.sender) &&
       Math.abs(Number(node.dataset.ts) - Number(previous.dataset.ts)) <= GROUP_WINDOW_MS;
     node.classList.toggle('grouped', grouped);

@@ -4,7 +4,10 @@ import { formatClock, formatFull, linkify, mentions, sameUser, toDate } from './
 /** @typedef {import('./types.js').Message} Message */
 /** @typedef {import('./types.js').OutboxEntry} OutboxEntry */
 
-/** <time> showing HH:MM with the full local date/time as a tooltip. */
+/**
+ * <time> showing HH:MM with the full local date/time as a tooltip.
+ * @param {Date} date
+ */
 function timeElement(date) {
   return el('time', {
     className: 'message-time',
@@ -13,7 +16,10 @@ function timeElement(date) {
   });
 }
 
-/** The common skeleton: sender line, bubble, meta line (time + delivery state). */
+/**
+ * The common skeleton: sender line, bubble, meta line (time + delivery state).
+ * @param {{ sender: string, text: string, date: Date, own: boolean }} parts
+ */
 function skeleton({ sender, text, date, own }) {
   const container = el('div', { className: `message-container ${own ? 'sent' : 'received'}` });
   container.dataset.sender = sender;
@@ -57,10 +63,9 @@ export function createOutgoingElement(entry, me) {
   const node = skeleton({ sender: me, text: entry.text, date: new Date(entry.createdAt), own: true });
   node.dataset.clientId = entry.clientId;
   const meta = node.querySelector('.message-meta');
-  meta.append(el('span', { className: 'message-status' }));
   const retry = el('button', { className: 'retry-button', text: 'Retry', attrs: { type: 'button' } });
   retry.hidden = true;
-  meta.append(retry);
+  meta?.append(el('span', { className: 'message-status' }), retry);
   showDeliveryState(node, entry.state);
   return node;
 }
@@ -76,13 +81,13 @@ export function showDeliveryState(node, state, reason = '') {
   node.classList.toggle('pending', !failed);
   node.classList.toggle('failed', failed);
   const status = node.querySelector('.message-status');
-  if (status) {
+  if (status instanceof HTMLElement) {
     status.textContent = failed ? 'Not sent' : 'sending…';
     if (reason) status.title = reason;
     else status.removeAttribute('title');
   }
   const retry = node.querySelector('.retry-button');
-  if (retry) retry.hidden = !failed;
+  if (retry instanceof HTMLElement) retry.hidden = !failed;
 }
 
 /**

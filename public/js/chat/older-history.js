@@ -16,12 +16,18 @@ export class OlderHistory {
    * @param {HTMLElement} deps.focusFallback            where focus goes when the button hides
    * @param {import('./message-list.js').MessageList} deps.messages
    * @param {() => string | null} deps.currentRoom
-   * @param {(messages: object[]) => void} deps.onOlder  puts a page on top of the log
+   * @param {(messages: unknown[]) => void} deps.onOlder  puts a page on top of the log (untrusted items)
    * @param {() => void} deps.onUnauthorized
    * @param {(text: string) => void} deps.notify
    */
   constructor(deps) {
-    Object.assign(this, deps);
+    this.button = deps.button;
+    this.focusFallback = deps.focusFallback;
+    this.messages = deps.messages;
+    this.currentRoom = deps.currentRoom;
+    this.onOlder = deps.onOlder;
+    this.onUnauthorized = deps.onUnauthorized;
+    this.notify = deps.notify;
     this.button.addEventListener('click', () => this.load());
   }
 
@@ -53,12 +59,16 @@ export class OlderHistory {
         return;
       }
       if (!result.ok) {
-        this.notify(result.body?.error || `Could not load older messages (HTTP ${result.status}).`);
+        const error = result.body?.error;
+        this.notify(
+          (typeof error === 'string' && error) || `Could not load older messages (HTTP ${result.status}).`,
+        );
         return;
       }
-      const older = Array.isArray(result.body?.messages) ? result.body.messages : [];
+      const messages = result.body?.messages;
+      const older = Array.isArray(messages) ? messages : [];
       this.onOlder(older);
-      this.#exhausted = !result.body.hasMore || older.length === 0;
+      this.#exhausted = !result.body?.hasMore || older.length === 0;
     } catch (error) {
       if (!(error instanceof NetworkError)) throw error;
       this.notify('Could not reach the server to load older messages.');
@@ -69,6 +79,7 @@ export class OlderHistory {
   }
 
   /** aria-disabled rather than disabled, so keyboard focus stays on the button meanwhile. */
+  /** @param {boolean} loading */
   #setLoading(loading) {
     this.#loading = loading;
     this.button.setAttribute('aria-disabled', String(loading));

@@ -8,11 +8,16 @@ export class RoomForm {
    * @param {HTMLInputElement} deps.input   #room-input
    * @param {HTMLButtonElement} deps.button #create-room
    * @param {HTMLElement} deps.error        #room-error
-   * @param {(name: string) => Promise<any>} deps.create  resolves to the create-room ack
+   * @param {(name: string) => Promise<import('./types.js').Answer<'create-room'>>} deps.create
+   *   resolves to the create-room ack
    * @param {(name: string) => void} deps.onCreated       gets the server's (normalised) name
    */
   constructor({ form, input, button, error, create, onCreated }) {
-    Object.assign(this, { input, button, error, create, onCreated });
+    this.input = input;
+    this.button = button;
+    this.error = error;
+    this.create = create;
+    this.onCreated = onCreated;
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.#submit();
@@ -38,6 +43,7 @@ export class RoomForm {
     this.onCreated(typeof ack.room?.name === 'string' ? ack.room.name : name);
   }
 
+  /** @param {string} text */
   #showError(text) {
     this.error.textContent = text;
     if (text) this.input.setAttribute('aria-invalid', 'true');

@@ -16,6 +16,7 @@ import { el } from '../lib/dom.js';
 export class RoomList {
   /** @type {Map<string, RoomItem>} */
   #items = new Map();
+  /** @type {string | null} */
   #active = null;
 
   /**
@@ -26,10 +27,12 @@ export class RoomList {
     this.list = list;
     list.addEventListener('click', (event) => {
       const button = event.target instanceof HTMLElement ? event.target.closest('[data-room]') : null;
-      if (button) onSelect(button.dataset.room);
+      const room = button instanceof HTMLElement ? button.dataset.room : undefined;
+      if (room !== undefined) onSelect(room);
     });
   }
 
+  /** @param {string} name */
   has(name) {
     return this.#items.has(name);
   }
@@ -40,7 +43,9 @@ export class RoomList {
    * @returns {string[]} names that were not listed before
    */
   render(rooms) {
+    /** @type {string[]} */
     const added = [];
+    /** @type {Map<string, RoomItem>} */
     const next = new Map();
     for (const room of rooms) {
       if (typeof room?.name !== 'string') continue;
@@ -58,7 +63,10 @@ export class RoomList {
     return added;
   }
 
-  /** Marks the current room (aria-current) so it is styled and announced as such. */
+  /**
+   * Marks the current room (aria-current) so it is styled and announced as such.
+   * @param {string | null} name
+   */
   setActive(name) {
     this.#active = name;
     for (const [roomName, item] of this.#items) {
@@ -67,6 +75,10 @@ export class RoomList {
     }
   }
 
+  /**
+   * @param {string} name
+   * @param {number} count
+   */
   setMembers(name, count) {
     const item = this.#items.get(name);
     if (!item || !Number.isFinite(count)) return;
@@ -76,6 +88,10 @@ export class RoomList {
     updateLabel(name, item);
   }
 
+  /**
+   * @param {string} name
+   * @param {number} count
+   */
   setUnread(name, count) {
     const item = this.#items.get(name);
     if (!item) return;
@@ -104,7 +120,11 @@ function createItem(room) {
   return roomItem;
 }
 
-/** One spoken label instead of three loose numbers: "general, 3 members, 2 unread". */
+/**
+ * One spoken label instead of three loose numbers: "general, 3 members, 2 unread".
+ * @param {string} name
+ * @param {RoomItem} item
+ */
 function updateLabel(name, item) {
   const parts = [name];
   if (item.memberCount !== null) {

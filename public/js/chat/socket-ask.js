@@ -1,3 +1,7 @@
+/** @typedef {import('./types.js').ChatSocket} ChatSocket */
+/** @typedef {import('./types.js').AckEventName} AckEventName */
+/** @typedef {import('./types.js').LocalFail} LocalFail */
+
 /** Every request/ack round trip gives up after this long. */
 export const ACK_TIMEOUT_MS = 10_000;
 
@@ -5,22 +9,34 @@ export const ACK_TIMEOUT_MS = 10_000;
  * Emits `event` with an ack and resolves to the server's answer, or to a local Fail with code
  * `timeout` / `disconnected`. Never rejects, and never queues: while offline it answers at once,
  * because Socket.IO would flush a queued packet before our re-join on the next connection.
- * @param {any} socket
- * @param {string} event
- * @param {...unknown} args
- * @returns {Promise<any>}
+ * @template {AckEventName} E
+ * @param {ChatSocket} socket
+ * @param {E} event
+ * @param {...unknown} args  the event's payload (see ClientEmitEvents in src/protocol.ts)
+ * @returns {Promise<import('./types.js').Answer<E>>}
  */
 export function ask(socket, event, ...args) {
   if (!socket.connected) return Promise.resolve(localFail('disconnected'));
+  // The payload is spread, so emit is called through the untyped socket; the answer is typed above.
+  const untyped = /** @type {import('socket.io-client').Socket} */ (socket);
   return new Promise((resolve) => {
-    socket.timeout(ACK_TIMEOUT_MS).emit(event, ...args, (err, ack) => {
-      if (err) resolve(localFail(socket.connected ? 'timeout' : 'disconnected'));
-      else resolve(ack ?? localFail('timeout'));
-    });
+    untyped
+      .timeout(ACK_TIMEOUT_MS)
+      .emit(
+        event,
+        ...args,
+        (/** @type {Error | null} */ err, /** @type {import('./types.js').Answer<E> | undefined} */ ack) => {
+          if (err) resolve(localFail(socket.connected ? 'timeout' : 'disconnected'));
+          else resolve(ack ?? localFail('timeout'));
+        },
+      );
   });
 }
 
-/** @param {'timeout' | 'disconnected'} code */
+/**
+ * @param {'timeout' | 'disconnected'} code
+ * @returns {LocalFail}
+ */
 function localFail(code) {
   const error =
     code === 'timeout' ? 'The server did not answer in time.' : 'Not connected to the server right now.';

@@ -1,10 +1,36 @@
 /**
- * Shapes from docs/protocol.md, for JSDoc only.
+ * Wire shapes for JSDoc, taken from the server's protocol module (src/protocol.ts) as type-only
+ * imports: nothing here exists at run time.
  *
- * @typedef {{ name: string, createdBy: string, createdAt: string }} Room
- * @typedef {{ id: string, seq: number, roomId: string, text: string, sender: string,
- *   timestamp: string, clientId?: string }} Message
- * @typedef {{ success: false, error: string, code: string, retryAfterMs?: number }} Fail
+ * @typedef {import('../../../src/protocol.js').Room} Room
+ * @typedef {import('../../../src/protocol.js').Message} Message
+ * @typedef {import('../../../src/protocol.js').Fail} Fail
+ * @typedef {import('../../../src/protocol.js').RoomUsers} RoomUsers
+ * @typedef {import('../../../src/protocol.js').TypingNotice} TypingNotice
+ * @typedef {import('../../../src/protocol.js').InstanceInfo} InstanceInfo
+ * @typedef {import('../../../src/protocol.js').AckEventName} AckEventName
+ * @typedef {import('../../../src/protocol.js').ClientPayload<'message'>} SendPayload
+ */
+/**
+ * @template {AckEventName} E
+ * @typedef {import('../../../src/protocol.js').Ok<E>} Ok
+ */
+/**
+ * A failure the client makes up itself: no answer in time, or no connection to ask over.
+ * @typedef {{ success: false, error: string, code: 'timeout' | 'disconnected', retryAfterMs?: undefined }} LocalFail
+ */
+/**
+ * What `ask` resolves to: the server's answer to `E`, or a local failure.
+ * @template {AckEventName} E
+ * @typedef {Ok<E> | Fail | LocalFail} Answer
+ */
+/**
+ * The browser's socket, typed by the protocol's event maps.
+ * @typedef {import('socket.io-client').Socket<import('../../../src/protocol.js').ServerToClientEvents,
+ *   import('../../../src/protocol.js').ClientEmitEvents>} ChatSocket
+ */
+/**
+ * A message typed here and not yet confirmed by the server.
  * @typedef {{ clientId: string, room: string, text: string, createdAt: number,
  *   state: 'pending' | 'failed', attempt: number, inFlight: boolean }} OutboxEntry
  */

@@ -35,7 +35,10 @@ export class TypingIndicator {
     this.#render();
   }
 
-  /** Someone's message arrived: they are no longer typing it. */
+  /**
+   * Someone's message arrived: they are no longer typing it.
+   * @param {string} user
+   */
   remove(user) {
     if (!this.#timers.has(user)) return;
     window.clearTimeout(this.#timers.get(user));

@@ -8,12 +8,19 @@ export class UnreadTracker {
   /** @type {Map<string, number>} */
   #latest = new Map();
 
-  /** A room that appeared while we were online: everything in it is new to us. */
+  /**
+   * A room that appeared while we were online: everything in it is new to us.
+   * @param {string} room
+   */
   seedNew(room) {
     if (!this.#lastRead.has(room)) this.#lastRead.set(room, 0);
   }
 
-  /** Everything up to `seq` in `room` has been seen. */
+  /**
+   * Everything up to `seq` in `room` has been seen.
+   * @param {string} room
+   * @param {number} seq
+   */
   markRead(room, seq) {
     if (!Number.isFinite(seq)) return;
     this.#lastRead.set(room, Math.max(this.#lastRead.get(room) ?? 0, seq));
@@ -32,6 +39,7 @@ export class UnreadTracker {
     return this.unread(room);
   }
 
+  /** @param {string} room */
   unread(room) {
     return Math.max(0, (this.#latest.get(room) ?? 0) - (this.#lastRead.get(room) ?? 0));
   }

@@ -1,8 +1,16 @@
-/** Returns the element with this id; a missing id is a markup bug, so it fails loudly at start-up. */
-export function byId(id) {
+/**
+ * Returns the element with this id; a missing id (or, with `type`, an element of another kind) is a
+ * markup bug, so it fails loudly at start-up.
+ * @template {HTMLElement} [T=HTMLElement]
+ * @param {string} id
+ * @param {{ new (): T }} [type]  e.g. HTMLInputElement
+ * @returns {T}
+ */
+export function byId(id, type) {
   const node = document.getElementById(id);
   if (!node) throw new Error(`Missing element #${id}`);
-  return node;
+  if (type && !(node instanceof type)) throw new Error(`#${id} is not a ${type.name}`);
+  return /** @type {T} */ (node);
 }
 
 /**

@@ -1,0 +1,232 @@
+/**
+ * Wire protocol v1 in one place (docs/protocol.md): limits, the zod schemas of every client→server
+ * payload and every server→client shape, their inferred types, and the event names. Imported by the
+ * socket handlers, the event maps, the stores, the tests and (as JSDoc type imports) the browser
+ * client, so this module must stay free of Node-only APIs.
+ */
+import { z } from 'zod';
+import { AppError, ERROR_CODES } from './errors.js';
+import { canonicalText, displayName, hasVisible } from './text-rules.js';
+
+/** Usernames: 3–32 of A–Z a–z 0–9 _ . - (no separators that could reach other keys). */
+export const USERNAME_RE = /^[A-Za-z0-9_.-]{3,32}$/;
+/** Room names: start with a letter or digit, then letters, digits, marks and a few punctuation marks. */
+export const ROOM_NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N}\p{M} _.\-'!?&()#]*$/u;
+export const ROOM_NAME_MAX = 64;
+export const MESSAGE_MAX = 2000;
+export const CLIENT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+export const PASSWORD_MIN_BYTES = 8;
+export const PASSWORD_MAX_BYTES = 72;
+
+/** UTF-8 length of `s` in bytes (bcrypt reads at most 72). */
+const utf8Bytes = (s: string): number => new TextEncoder().encode(s).length;
+
+export const usernameSchema = z
+  .string({ error: 'username must be a string' })
+  .regex(USERNAME_RE, 'username must be 3–32 characters of letters, digits, _ . -');
+
+export const passwordSchema = z
+  .string({ error: 'password must be a string' })
+  .refine((p) => utf8Bytes(p) >= PASSWORD_MIN_BYTES, 'password must be at least 8 bytes')
+  .refine((p) => utf8Bytes(p) <= PASSWORD_MAX_BYTES, 'password must be at most 72 bytes');
+
+export const credentialsSchema = z.object({ username: usernameSchema, password: passwordSchema });
+
+export const roomNameSchema = z
+  .string({ error: 'room name must be a string' })
+  .max(ROOM_NAME_MAX * 4, 'room name is too long')
+  // Rules in text-rules.ts: invisible characters dropped, NFC; identity (uniqueness) in the room store.
+  .transform(displayName)
+  .refine((s) => s.length > 0, 'room name must hold something visible')
+  .refine((s) => [...s].length <= ROOM_NAME_MAX, `room name must be at most ${ROOM_NAME_MAX} characters`)
+  .refine((s) => ROOM_NAME_RE.test(s), "room name may hold letters, digits, spaces and _ . - ' ! ? & ( ) #");
+
+export const joinSchema = z.union([
+  roomNameSchema.transform((room) => ({ room, since: undefined as number | undefined })),
+  z.object({
+    room: roomNameSchema,
+    since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  }),
+]);
+
+export const messageSchema = z.object({
+  text: z
+    .string({ error: 'text must be a string' })
+    .max(MESSAGE_MAX, `a message holds at most ${MESSAGE_MAX} characters`)
+    .transform(canonicalText)
+    .refine(hasVisible, 'a message must hold something visible'),
+  clientId: z.string().regex(CLIENT_ID_RE, 'clientId must be 1–64 of A–Z a–z 0–9 _ -').optional(),
+});
+
+export const typingSchema = z.boolean({ error: 'typing takes true or false' });
+
+export const historyQuerySchema = z.object({
+  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+/** Parses at the edge: a failure becomes an `invalid_payload` AppError naming the first problem. */
+export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const first = result.error.issues[0];
+  throw new AppError('invalid_payload', first?.message ?? 'invalid payload');
+}
+
+// ---- Server → client shapes ------------------------------------------------------------------
+
+/** A room as stored in the `rooms` hash and sent in `update-rooms`. */
+export const roomSchema = z.object({
+  name: z.string(),
+  createdBy: z.string(),
+  /** ISO 8601. */
+  createdAt: z.string(),
+});
+export type Room = z.infer<typeof roomSchema>;
+
+/** A stored message: id, seq, sender and timestamp are set by the server. */
+export const chatMessageSchema = z.object({
+  /** Server-assigned, unique. */
+  id: z.string(),
+  /** Per-room sequence, 1, 2, 3, … */
+  seq: z.number().int().min(1),
+  /** The room's name. */
+  roomId: z.string(),
+  text: z.string(),
+  /** Username from the session. */
+  sender: z.string(),
+  /** ISO 8601, server clock. */
+  timestamp: z.string(),
+  /** Echoed when the sender gave one. */
+  clientId: z.string().optional(),
+});
+export type Message = z.infer<typeof chatMessageSchema>;
+
+/** A signed-in user as HTTP answers show it. */
+export const publicUserSchema = z.object({ username: z.string(), createdAt: z.string() });
+export type PublicUser = z.infer<typeof publicUserSchema>;
+
+export const roomUsersSchema = z.object({ room: z.string(), count: z.number().int().min(0) });
+export type RoomUsers = z.infer<typeof roomUsersSchema>;
+
+export const typingNoticeSchema = z.object({ room: z.string(), user: z.string(), typing: z.boolean() });
+export type TypingNotice = z.infer<typeof typingNoticeSchema>;
+
+/** Payload of each server → client event. */
+export const serverEventSchemas = {
+  'update-rooms': z.array(roomSchema),
+  'previous-messages': z.array(chatMessageSchema),
+  'chat-message': chatMessageSchema,
+  onlineUsers: z.number().int().min(0),
+  'room-users': roomUsersSchema,
+  typing: typingNoticeSchema,
+} as const;
+export type ServerEventName = keyof typeof serverEventSchemas;
+export const SERVER_EVENTS = Object.keys(serverEventSchemas) as ServerEventName[];
+
+/** The ack's fields beyond `success: true`, per client event that answers one. */
+export const ackSchemas = {
+  'create-room': z.object({ room: roomSchema }),
+  'join-room': z.object({
+    room: z.string(),
+    latestSeq: z.number().int().min(0),
+    /** False when Redis no longer kept everything after `since`: the newest page was sent instead. */
+    recovered: z.boolean(),
+    count: z.number().int().min(0),
+  }),
+  'leave-room': z.object({}),
+  message: z.object({ message: chatMessageSchema, duplicate: z.boolean() }),
+  who: z.object({ users: z.array(z.string()) }),
+  'room-stats': z.object({
+    rooms: z.array(
+      z.object({ name: z.string(), members: z.number().int().min(0), latestSeq: z.number().int().min(0) }),
+    ),
+  }),
+} as const;
+export type AckEventName = keyof typeof ackSchemas;
+/** What a handler of `E` resolves to; the listener adds `success: true`. */
+export type AckResult<E extends AckEventName> = z.infer<(typeof ackSchemas)[E]>;
+export type Ok<E extends AckEventName> = { success: true } & AckResult<E>;
+
+/** Every failure, in HTTP bodies and socket acks alike. */
+export const failSchema = z.object({
+  success: z.literal(false),
+  error: z.string(),
+  code: z.enum(ERROR_CODES),
+  /** Set with `rate_limited`: when to try again. */
+  retryAfterMs: z.number().optional(),
+});
+export type Fail = z.infer<typeof failSchema>;
+export type Ack<E extends AckEventName> = Ok<E> | Fail;
+
+/** Every event a client may send; anything else is answered `invalid_payload`. */
+export const CLIENT_EVENTS = [
+  'create-room',
+  'join-room',
+  'leave-room',
+  'message',
+  'typing',
+  'who',
+  'room-stats',
+] as const satisfies readonly (AckEventName | 'typing')[];
+export type ClientEventName = (typeof CLIENT_EVENTS)[number];
+
+/** The payload schema of each client event that carries one. */
+export const clientPayloadSchemas = {
+  'create-room': roomNameSchema,
+  'join-room': joinSchema,
+  message: messageSchema,
+  typing: typingSchema,
+} as const satisfies Partial<Record<ClientEventName, z.ZodType>>;
+/** What a client sends (schema input: `join-room` takes a name or `{room, since}`). */
+export type ClientPayload<E extends keyof typeof clientPayloadSchemas> = z.input<
+  (typeof clientPayloadSchemas)[E]
+>;
+
+// ---- Socket.IO event maps -------------------------------------------------------------------
+
+/** Server → client events as a Socket.IO event map, typed from serverEventSchemas. */
+export type ServerToClientEvents = {
+  [E in ServerEventName]: (payload: z.infer<(typeof serverEventSchemas)[E]>) => void;
+};
+
+type AckFn<E extends AckEventName> = (ack: Ack<E>) => void;
+
+/**
+ * Client → server events as a well-behaved client emits them (the browser's socket type). The
+ * server never trusts this: its handlers take `unknown[]` and parse every argument.
+ */
+export interface ClientEmitEvents {
+  'create-room': (name: ClientPayload<'create-room'>, ack: AckFn<'create-room'>) => void;
+  'join-room': (payload: ClientPayload<'join-room'>, ack: AckFn<'join-room'>) => void;
+  'leave-room': (ack: AckFn<'leave-room'>) => void;
+  message: (payload: ClientPayload<'message'>, ack: AckFn<'message'>) => void;
+  typing: (typing: ClientPayload<'typing'>) => void;
+  who: (ack: AckFn<'who'>) => void;
+  'room-stats': (ack: AckFn<'room-stats'>) => void;
+}
+
+// ---- HTTP answers ----------------------------------------------------------------------------
+
+export const userResponseSchema = z.object({ success: z.literal(true), user: publicUserSchema });
+export type UserResponse = z.infer<typeof userResponseSchema>;
+
+export const historyResponseSchema = z.object({
+  success: z.literal(true),
+  room: z.string(),
+  /** Newest first, all with seq < before. */
+  messages: z.array(chatMessageSchema),
+  latestSeq: z.number().int().min(0),
+  hasMore: z.boolean(),
+});
+export type HistoryResponse = z.infer<typeof historyResponseSchema>;
+
+export const instanceInfoSchema = z.object({
+  id: z.string(),
+  startedAt: z.string(),
+  connections: z.number(),
+  users: z.number(),
+  lastSeen: z.string(),
+  leaseExpiresAt: z.string(),
+});
+export type InstanceInfo = z.infer<typeof instanceInfoSchema>;
