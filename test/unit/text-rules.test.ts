@@ -112,6 +112,20 @@ describe('text rules (properties over arbitrary strings)', () => {
   });
 });
 
+describe('the browser composer', () => {
+  it('calls the same texts blank as the server (property)', async () => {
+    // The browser module is plain JS outside the TS project: loaded by path, typed here.
+    const browserFormat = '../../public/js/chat/format.js';
+    const { hasVisibleText } = (await import(browserFormat)) as { hasVisibleText: (t: string) => boolean };
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(hasVisibleText(s)).toBe(hasVisible(s));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe('schemas use the rules', () => {
   it.each([
     ['a zero-width space', '\u200B'],
