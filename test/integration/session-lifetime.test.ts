@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createKeys } from '../../src/redis/keys.js';
 import { connect, emitAck, eventually, getJson, signUp, startApp, type TestApp } from '../helpers/app.js';
 
@@ -38,6 +38,18 @@ afterAll(async () => {
 describe('session lifetime and open sockets', () => {
   it('keeps the session of someone chatting only over the socket alive past its TTL', async () => {
     const alice = await chatter(a);
+    // Every command Redis runs on this session's key, to count the renewals.
+    const sessionKey = `${createKeys(a.prefix).sessions}${sessionId(alice.cookie)}`;
+    const monitor = a.server.redis.data.duplicate();
+    await monitor.connect();
+    onTestFinished(async () => {
+      if (monitor.isOpen) await monitor.close();
+    });
+    const touches: string[] = [];
+    await monitor.monitor((line) => {
+      const text = String(line);
+      if (/"expire"/i.test(text) && text.includes(sessionKey)) touches.push(text);
+    });
     const room = `Alive ${Date.now()}`;
     await emitAck(alice.socket, 'create-room', room);
     await emitAck(alice.socket, 'join-room', room);
@@ -51,8 +63,10 @@ describe('session lifetime and open sockets', () => {
     }
     expect(alice.socket.connected).toBe(true);
     expect((await getJson(`${b.url}/auth/me`, alice.cookie)).status).toBe(200);
-    // The session is touched at most once per TTL/4, not once per message.
+    // The session is renewed at most once per TTL/4 (1 s here), not once per message.
     expect(sent).toBeGreaterThan(20);
+    expect(touches.length).toBeGreaterThan(0);
+    expect(touches.length).toBeLessThanOrEqual(Math.ceil((TTL_MS * 1.75) / (TTL_MS / 4)) + 1);
   });
 
   it('stops the sockets of a session that expired while idle, and refuses them again', async () => {
