@@ -28,7 +28,8 @@ export const envSchema = z.object({
     .regex(/^[A-Za-z0-9:_.-]{0,64}$/, 'letters, digits and : _ . - only')
     .default('chat:'),
   SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
-  SESSION_TTL_S: int(60, 90 * 24 * 3600).default(7 * 24 * 3600),
+  SESSION_TTL_S: int(4, 90 * 24 * 3600).default(7 * 24 * 3600),
+  SESSION_SWEEP_MS: int(100, 600_000).default(5_000),
   INSTANCE_ID: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, '1-64 of letters, digits, _ . -')
@@ -50,14 +51,16 @@ export const envSchema = z.object({
   DRAIN_WINDOW_MS: int(0, 60_000).default(2_000),
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   RL_LOGIN_PER_USER: int(1, 1_000_000).default(10),
-  RL_LOGIN_PER_IP: int(1, 1_000_000).default(50),
+  RL_LOGIN_DELAY_MAX_S: int(1, 3600).default(60),
+  RL_LOGIN_PER_IP: int(1, 1_000_000).default(200),
   RL_LOGIN_WINDOW_S: int(1, 86_400).default(900),
-  RL_REGISTER_PER_IP: int(1, 1_000_000).default(20),
+  RL_REGISTER_PER_IP: int(1, 1_000_000).default(100),
   RL_REGISTER_WINDOW_S: int(1, 86_400).default(3600),
   RL_MESSAGE_BURST: int(1, 1_000_000).default(20),
   RL_MESSAGE_PER_S: z.coerce.number().positive().max(1_000_000).default(5),
   RL_ROOM_CREATE_PER_MIN: int(1, 1_000_000).default(10),
-  RL_CONNECT_PER_IP_PER_MIN: int(1, 1_000_000).default(120),
+  RL_CONNECT_PER_IP_PER_MIN: int(1, 1_000_000).default(1200),
+  RL_CONNECT_PER_USER_PER_MIN: int(1, 1_000_000).default(30),
   STATIC_MAX_AGE_S: int(0, 31_536_000).default(300),
   EXPOSE_INSTANCE_ID: bool.default(true),
 });
@@ -66,7 +69,10 @@ export type RawEnv = Record<string, string | undefined>;
 
 export interface RateLimitConfig {
   enabled: boolean;
+  /** Failed sign-ins per account from one address per window; also where the account's delays start. */
   loginPerUser: number;
+  /** Cap of the account-wide progressive delay, seconds. */
+  loginDelayMaxS: number;
   loginPerIp: number;
   loginWindowS: number;
   registerPerIp: number;
@@ -75,6 +81,7 @@ export interface RateLimitConfig {
   messagePerS: number;
   roomCreatePerMin: number;
   connectPerIpPerMin: number;
+  connectPerUserPerMin: number;
 }
 
 export interface Config {
@@ -87,6 +94,8 @@ export interface Config {
   /** True when the development secret stands in for a missing SESSION_SECRET. */
   sessionSecretIsDefault: boolean;
   sessionTtlS: number;
+  /** How often each instance checks its sockets' sessions (and touches the active ones), ms. */
+  sessionSweepMs: number;
   instanceId: string;
   logLevel: string;
   /** Value handed to express's `trust proxy` setting. */
@@ -172,6 +181,7 @@ export function loadConfig(env: RawEnv): Readonly<Config> {
     sessionSecret: e.SESSION_SECRET ?? DEV_SESSION_SECRET,
     sessionSecretIsDefault: !e.SESSION_SECRET,
     sessionTtlS: e.SESSION_TTL_S,
+    sessionSweepMs: e.SESSION_SWEEP_MS,
     instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
@@ -191,6 +201,7 @@ export function loadConfig(env: RawEnv): Readonly<Config> {
     rateLimits: Object.freeze({
       enabled: e.RATE_LIMITS === 'on',
       loginPerUser: e.RL_LOGIN_PER_USER,
+      loginDelayMaxS: e.RL_LOGIN_DELAY_MAX_S,
       loginPerIp: e.RL_LOGIN_PER_IP,
       loginWindowS: e.RL_LOGIN_WINDOW_S,
       registerPerIp: e.RL_REGISTER_PER_IP,
@@ -199,6 +210,7 @@ export function loadConfig(env: RawEnv): Readonly<Config> {
       messagePerS: e.RL_MESSAGE_PER_S,
       roomCreatePerMin: e.RL_ROOM_CREATE_PER_MIN,
       connectPerIpPerMin: e.RL_CONNECT_PER_IP_PER_MIN,
+      connectPerUserPerMin: e.RL_CONNECT_PER_USER_PER_MIN,
     }),
     staticMaxAgeS: e.STATIC_MAX_AGE_S,
     exposeInstanceId: e.EXPOSE_INSTANCE_ID,

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { AppError, ERROR_CODES, type ErrorCode } from './errors.js';
+import { canonicalText, displayName, hasVisible } from './text-rules.js';
 
 export const USERNAME_MIN_LENGTH = 3;
 export const USERNAME_MAX_LENGTH = 32;
@@ -44,8 +45,9 @@ export const credentialsSchema = z.object({ username: usernameSchema, password: 
 export const roomNameSchema = z
   .string({ error: 'room name must be a string' })
   .max(ROOM_NAME_MAX * 4, 'room name is too long')
-  .transform((s) => s.trim().normalize('NFC'))
-  .refine((s) => s.length > 0, 'room name must not be empty')
+  // Rules in text-rules.ts: invisible characters dropped, NFC; identity (uniqueness) in the room store.
+  .transform(displayName)
+  .refine((s) => s.length > 0, 'room name must hold something visible')
   .refine((s) => [...s].length <= ROOM_NAME_MAX, `room name must be at most ${ROOM_NAME_MAX} characters`)
   .refine((s) => ROOM_NAME_RE.test(s), "room name may hold letters, digits, spaces and _ . - ' ! ? & ( ) #");
 
@@ -61,7 +63,8 @@ export const messageSchema = z.object({
   text: z
     .string({ error: 'text must be a string' })
     .max(MESSAGE_MAX, `a message holds at most ${MESSAGE_MAX} characters`)
-    .refine((t) => t.trim().length > 0, 'a message must not be empty'),
+    .transform(canonicalText)
+    .refine(hasVisible, 'a message must hold something visible'),
   clientId: z.string().regex(CLIENT_ID_RE, 'clientId must be 1–64 of A–Z a–z 0–9 _ -').optional(),
 });
 

@@ -7,32 +7,64 @@ import type { Keys } from './redis/keys.js';
 interface Consumer {
   consume(key: string, points?: number): Promise<RateLimiterRes>;
 }
-interface Limiter extends Consumer {
-  get(key: string): Promise<RateLimiterRes | null>;
-  delete(key: string): Promise<boolean>;
-}
 
-export type LimitName = 'login_user' | 'login_ip' | 'register_ip' | 'message' | 'room_create' | 'connect_ip';
+export type LimitName =
+  | 'login_pair'
+  | 'login_account'
+  | 'login_ip'
+  | 'register_ip'
+  | 'message'
+  | 'room_create'
+  | 'connect_ip'
+  | 'connect_user';
 
 export interface RateLimits {
   /** Consumes a point; throws `rate_limited` with the wait when none is left. */
-  consume(name: LimitName, key: string): Promise<void>;
-  /** Throws `rate_limited` when `name` is already exhausted for `key`, without consuming. */
-  check(name: 'login_user' | 'login_ip', key: string): Promise<void>;
-  reset(name: 'login_user', key: string): Promise<void>;
+  consume(
+    name: 'register_ip' | 'message' | 'room_create' | 'connect_ip' | 'connect_user',
+    key: string,
+  ): Promise<void>;
+  /**
+   * Before a password is checked: throws `rate_limited` when `address` has used up its failures on
+   * `account`, when the address has too many failures overall, or when `address` has failed on
+   * `account` before and the account's progressive delay is running. An address that has not failed
+   * on the account is never delayed by the account's delay (see README, "Rate limits").
+   */
+  beforeLogin(account: string, address: string): Promise<void>;
+  /** After a wrong password: counts it for the pair, the address and the account; extends the account's delay. */
+  loginFailed(account: string, address: string): Promise<void>;
+  /** After the right password: forgets the pair's failures. */
+  loginSucceeded(account: string, address: string): Promise<void>;
 }
 
 const MESSAGES: Record<LimitName, string> = {
-  login_user: 'Too many failed sign-ins for this account; wait and try again.',
+  login_pair: 'Too many failed sign-ins for this account from your address; wait and try again.',
+  login_account: 'This account had many failed sign-ins; wait a moment and try again.',
   login_ip: 'Too many failed sign-ins from your address; wait and try again.',
   register_ip: 'Too many accounts created from your address; try again later.',
   message: 'You are sending messages too fast; slow down.',
   room_create: 'You are creating rooms too fast; wait a minute.',
   connect_ip: 'Too many connections from your address; wait a minute.',
+  connect_user: 'Too many connections for your account; wait a minute.',
 };
 
 function limited(name: LimitName, res: RateLimiterRes): AppError {
   return new AppError('rate_limited', MESSAGES[name], Math.max(1, Math.ceil(res.msBeforeNext)));
+}
+
+const exhausted = (res: RateLimiterRes | null, points: number): res is RateLimiterRes =>
+  res !== null && res.consumedPoints >= points && res.msBeforeNext > 0;
+
+/** Effectively unlimited points: the account counter only counts, it never refuses. */
+const COUNT_ONLY = 1_000_000_000;
+
+/**
+ * Seconds the account waits after its `failures`-th failure in the window: none up to `free`, then
+ * 1, 2, 4, … up to `maxS`.
+ */
+export function accountDelayS(failures: number, free: number, maxS: number): number {
+  if (failures <= free) return 0;
+  return Math.min(maxS, 2 ** Math.min(30, failures - free - 1));
 }
 
 /** Limits shared by every instance through Redis (rate-limiter-flexible); `RATE_LIMITS=off` makes them no-ops. */
@@ -43,7 +75,8 @@ export function createRateLimits(
   onLimited: (name: LimitName) => void,
 ): RateLimits {
   if (!cfg.enabled) {
-    return { consume: async () => undefined, check: async () => undefined, reset: async () => undefined };
+    const none = async () => undefined;
+    return { consume: none, beforeLogin: none, loginFailed: none, loginSucceeded: none };
   }
   const make = (name: string, points: number, duration: number) =>
     new RateLimiterRedis({
@@ -55,16 +88,24 @@ export function createRateLimits(
     });
   const messageSteady = make('message', Math.max(1, Math.ceil(cfg.messagePerS)), 1);
   const messageBurst = make('message-burst', cfg.messageBurst, 10);
-  const limiters: Record<Exclude<LimitName, 'message'>, Limiter> = {
-    login_user: make('login-user', cfg.loginPerUser, cfg.loginWindowS),
-    login_ip: make('login-ip', cfg.loginPerIp, cfg.loginWindowS),
+  const consumers: Record<Parameters<RateLimits['consume']>[0], Consumer> = {
     register_ip: make('register-ip', cfg.registerPerIp, cfg.registerWindowS),
     room_create: make('room-create', cfg.roomCreatePerMin, 60),
     connect_ip: make('connect-ip', cfg.connectPerIpPerMin, 60),
-  };
-  const consumers: Record<LimitName, Consumer> = {
-    ...limiters,
+    connect_user: make('connect-user', cfg.connectPerUserPerMin, 60),
     message: new BurstyRateLimiter(messageSteady, messageBurst),
+  };
+  const loginPair = make('login-pair', cfg.loginPerUser, cfg.loginWindowS);
+  const loginIp = make('login-ip', cfg.loginPerIp, cfg.loginWindowS);
+  const loginAccount = make('login-account', COUNT_ONLY, cfg.loginWindowS);
+  // Blocked (block()) for the current delay; never consumed.
+  const loginWait = make('login-wait', 1, 1);
+  // Accounts are identities (ASCII, no `|`), so the pair key cannot be ambiguous.
+  const pairKey = (account: string, address: string) => `${account}|${address}`;
+
+  const refuse = (name: LimitName, res: RateLimiterRes): never => {
+    onLimited(name);
+    throw limited(name, res);
   };
 
   return {
@@ -72,22 +113,34 @@ export function createRateLimits(
       try {
         await consumers[name].consume(key);
       } catch (err) {
-        if (err instanceof RateLimiterRes) {
-          onLimited(name);
-          throw limited(name, err);
-        }
+        if (err instanceof RateLimiterRes) refuse(name, err);
         throw err;
       }
     },
-    async check(name, key) {
-      const res = await limiters[name].get(key);
-      if (res && res.remainingPoints <= 0 && res.consumedPoints > 0) {
-        onLimited(name);
-        throw limited(name, res);
-      }
+    async beforeLogin(account, address) {
+      const [pair, ip, wait] = await Promise.all([
+        loginPair.get(pairKey(account, address)),
+        loginIp.get(address),
+        loginWait.get(account),
+      ]);
+      if (exhausted(pair, cfg.loginPerUser)) refuse('login_pair', pair);
+      if (exhausted(ip, cfg.loginPerIp)) refuse('login_ip', ip);
+      const freshAddress = pair === null || pair.consumedPoints === 0;
+      if (!freshAddress && exhausted(wait, 1)) refuse('login_account', wait);
     },
-    async reset(name, key) {
-      await limiters[name].delete(key);
+    async loginFailed(account, address) {
+      const counted = await Promise.allSettled([
+        loginAccount.consume(account),
+        loginPair.consume(pairKey(account, address)),
+        loginIp.consume(address),
+      ]);
+      const first = counted[0];
+      if (first.status !== 'fulfilled') return;
+      const delayS = accountDelayS(first.value.consumedPoints, cfg.loginPerUser, cfg.loginDelayMaxS);
+      if (delayS > 0) await loginWait.block(account, delayS);
+    },
+    async loginSucceeded(account, address) {
+      await loginPair.delete(pairKey(account, address));
     },
   };
 }

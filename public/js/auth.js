@@ -169,10 +169,13 @@ function onRegister(event) {
   return submitCredentials(register, '/auth/register');
 }
 
-/** Already signed in (e.g. a bookmarked auth page): skip the form. */
+/**
+ * Already signed in (e.g. a bookmarked auth page): skip the form. Asks /auth/session, which answers
+ * 200 with `user: null` when nobody is signed in, so a normal visit logs no failed request.
+ */
 async function redirectIfSignedIn() {
   try {
-    const result = await requestJson('/auth/me');
+    const result = await requestJson('/auth/session');
     if (result.ok && result.body?.user) window.location.replace(CHAT_URL);
   } catch {
     // Offline: the form stays usable and reports the network error on submit.

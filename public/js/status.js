@@ -7,6 +7,8 @@ const TOKEN_KEY = 'relay-chat.status-token';
 const POLL_MS = 5000;
 const STALE_AFTER_MS = 30_000;
 const TOKEN_REQUIRED = 'Token required';
+const TOKEN_WRONG = "That token is not accepted: check it against the server's METRICS_TOKEN.";
+const STATUS_OFF = 'The status page is off on this server (no METRICS_TOKEN set).';
 
 const form = byId('status-form', window.HTMLFormElement);
 const tokenInput = byId('status-token', window.HTMLInputElement);
@@ -109,8 +111,13 @@ async function poll() {
   inFlight = true;
   try {
     const result = await requestJson('/api/status', { headers: { Authorization: `Bearer ${token}` } });
+    // A token was sent: a 401 means it is the wrong one, not a missing one.
     if (result.status === 401 || result.status === 403) {
-      showError(TOKEN_REQUIRED);
+      showError(TOKEN_WRONG);
+      return;
+    }
+    if (result.status === 404) {
+      showError(STATUS_OFF);
       return;
     }
     const instances = result.body?.instances;
@@ -121,6 +128,9 @@ async function poll() {
     }
     showError('');
     render(instances.filter(isJsonObject));
+    const proxy = result.body?.proxy;
+    if (isJsonObject(proxy) && proxy.untrustedForwardedFor === true)
+      summary.textContent += ` · Warning: ${typeof proxy.hint === 'string' ? proxy.hint : 'X-Forwarded-For from an untrusted peer'}`;
   } catch (error) {
     if (!(error instanceof NetworkError)) throw error;
     showError('Could not reach the server.');

@@ -5,12 +5,15 @@ import type { PresenceStore } from '../store/presence.js';
 import type { RoomStore } from '../store/rooms.js';
 import { historyQuerySchema, parse, roomNameSchema } from '../protocol.js';
 import { requireToken, requireUser, route } from './async.js';
+import type { ProxyStatus } from './proxy-check.js';
 
 export interface ApiDeps {
   rooms: RoomStore;
   messages: MessageStore;
   presence: PresenceStore;
   metricsToken: string | undefined;
+  /** The proxy check's findings (proxy-check.ts), shown in /api/status. */
+  proxyStatus: () => ProxyStatus;
 }
 
 export function apiRoutes(deps: ApiDeps): Router {
@@ -28,9 +31,10 @@ export function apiRoutes(deps: ApiDeps): Router {
     '/rooms/:room/messages',
     route(async (req, res) => {
       requireUser(req);
-      const room = parse(roomNameSchema, req.params.room);
+      const asked = parse(roomNameSchema, req.params.room);
       const { before, limit } = parse(historyQuerySchema, req.query);
-      if (!(await deps.rooms.exists(room))) throw new AppError('room_not_found', `No room named "${room}".`);
+      const room = await deps.rooms.resolve(asked);
+      if (!room) throw new AppError('room_not_found', `No room named "${asked}".`);
       const page = await deps.messages.page(room, before, limit);
       const oldest = page.messages.at(-1)?.seq ?? before ?? page.latestSeq + 1;
       const oldestKept = page.latestSeq - page.kept + 1;
@@ -49,7 +53,7 @@ export function apiRoutes(deps: ApiDeps): Router {
     requireToken(deps.metricsToken),
     route(async (_req, res) => {
       res.set('Cache-Control', 'no-store');
-      res.json({ success: true, instances: await deps.presence.instances() });
+      res.json({ success: true, instances: await deps.presence.instances(), proxy: deps.proxyStatus() });
     }),
   );
 

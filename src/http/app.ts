@@ -10,11 +10,12 @@ import { HTTP_BODY_MAX_BYTES } from '../protocol.js';
 import { requireToken } from './async.js';
 import { apiRoutes, type ApiDeps } from './api-routes.js';
 import { authRoutes, type AuthDeps } from './auth-routes.js';
+import { createProxyCheck } from './proxy-check.js';
 import type { SessionMiddleware } from './session.js';
 
 export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 
-export interface AppDeps extends AuthDeps, ApiDeps {
+export interface AppDeps extends AuthDeps, Omit<ApiDeps, 'proxyStatus'> {
   config: Readonly<Config>;
   log: Logger;
   session: SessionMiddleware;
@@ -57,6 +58,9 @@ export function createApp(deps: AppDeps): express.Express {
       next();
     });
   }
+
+  const proxyCheck = createProxyCheck(deps.log.child({ mod: 'proxy' }));
+  app.use(proxyCheck.middleware);
 
   app.get('/healthz', (_req, res) => {
     res
@@ -110,7 +114,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
   const sessionMw: RequestHandler = deps.session;
   app.use('/auth', json, sessionMw, authRoutes(deps));
-  app.use('/api', sessionMw, apiRoutes(deps));
+  app.use('/api', sessionMw, apiRoutes({ ...deps, proxyStatus: proxyCheck.status }));
 
   app.use((_req, _res, next) => next(new AppError('not_found', 'Not found.')));
   app.use(errorHandler(deps.log));

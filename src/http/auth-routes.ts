@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { RateLimits } from '../rate-limits.js';
 import type { UserStore } from '../store/users.js';
 import { credentialsSchema, parse } from '../protocol.js';
+import { nameIdentity } from '../text-rules.js';
 import { destroy, regenerate, requireUser, route, save } from './async.js';
 import { SESSION_COOKIE } from './session.js';
 
@@ -37,20 +38,20 @@ export function authRoutes(deps: AuthDeps): Router {
     route(async (req, res) => {
       const { username, password } = parse(credentialsSchema, req.body);
       const ip = req.ip ?? 'unknown';
-      const userKey = username.toLowerCase();
-      await deps.limits.check('login_user', userKey);
-      await deps.limits.check('login_ip', ip);
+      const account = nameIdentity(username);
+      // Keyed by account and address together; see rate-limits.ts and the README's rate-limit policy.
+      await deps.limits.beforeLogin(account, ip);
       let user;
       try {
         user = await deps.users.verify(username, password);
       } catch (err) {
-        await Promise.allSettled([
-          deps.limits.consume('login_user', userKey),
-          deps.limits.consume('login_ip', ip),
-        ]);
+        if (err instanceof AppError && err.code === 'invalid_credentials')
+          await deps.limits
+            .loginFailed(account, ip)
+            .catch((e: unknown) => deps.log.warn({ err: e }, 'could not count a failed sign-in'));
         throw err;
       }
-      await deps.limits.reset('login_user', userKey);
+      await deps.limits.loginSucceeded(account, ip);
       // A fresh id on every sign-in: a session id planted before login is worthless after it.
       await regenerate(req);
       req.session.user = { username: user.username };
@@ -72,6 +73,17 @@ export function authRoutes(deps: AuthDeps): Router {
         deps.log.info({ user: username }, 'signed out');
       }
       res.json({ success: true });
+    }),
+  );
+
+  /** Who is signed in, for pages that only ask: 200 with `user: null` when nobody is (no 401 noise). */
+  router.get(
+    '/session',
+    route(async (req, res) => {
+      const username = req.session?.user?.username;
+      const user = username ? await deps.users.get(username) : undefined;
+      res.set('Cache-Control', 'no-store');
+      res.json({ success: true, user: user ?? null });
     }),
   );
 

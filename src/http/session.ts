@@ -19,6 +19,9 @@ export function createSessionMiddleware(config: Readonly<Config>, redis: RedisCl
     secret: config.sessionSecret,
     store: new RedisStore({ client: redis, prefix: keys.sessions, ttl: config.sessionTtlS }),
     resave: false,
+    // Each HTTP response renews the cookie's expiry; socket activity renews the stored session
+    // (realtime/io.ts sweep), so an active user's session outlives SESSION_TTL_S.
+    rolling: true,
     saveUninitialized: false,
     proxy: config.trustProxy !== false,
     cookie: {

@@ -69,8 +69,10 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
     },
 
     async 'join-room'(socket, [raw]) {
-      const { room, since } = parse(joinSchema, raw);
-      if (!(await rooms.exists(room))) throw new AppError('room_not_found', `No room named "${room}".`);
+      const { room: asked, since } = parse(joinSchema, raw);
+      // By identity: `weekend hiking` joins `Weekend Hiking` (text-rules.ts).
+      const room = await rooms.resolve(asked);
+      if (!room) throw new AppError('room_not_found', `No room named "${asked}".`);
       // Join before reading history: a message stored in between arrives live or in the history
       // (or both; clients drop a seq they already hold), never in neither.
       await moveTo(socket, room);

@@ -46,6 +46,17 @@ export interface Realtime {
 
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(CLIENT_EVENTS);
 
+/** Sessions checked per Redis round trip by the sweep. */
+const SWEEP_BATCH = 500;
+
+/** The sockets of one session on this instance, and whether they were used since its last touch. */
+interface SessionEntry {
+  sessionId: string;
+  sockets: Set<ChatSocket>;
+  active: boolean;
+  touchedAt: number;
+}
+
 export const hashSessionId = (sid: string) =>
   createHash('sha256').update(sid).digest('base64url').slice(0, 22);
 
@@ -108,11 +119,14 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     deps.session(req as never, res as never, next);
   });
 
+  // Session ids from the handshake to the connection handler (kept here, never in socket.data).
+  const sessionIds = new WeakMap<ChatSocket, string>();
   io.use((socket, next) => {
     const req = socket.request as SessionRequest;
     const username = req.session?.user?.username;
     if (!username || !req.sessionID) return next(new Error('unauthorized'));
     const sessionId = req.sessionID;
+    sessionIds.set(socket, sessionId);
     // Socket.IO keeps the handshake request for the socket's lifetime: drop the session objects
     // express-session hung on it (kilobytes per idle connection) once identity is read.
     delete req.session;
@@ -121,7 +135,8 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     delete req._parsedUrl;
     delete req._parsedOriginalUrl;
     const ip = clientIp(req, config.trustProxy);
-    deps.limits.consume('connect_ip', ip).then(
+    // Per user does the real work; per address is a loose ceiling (a NAT'd office shares one).
+    Promise.all([deps.limits.consume('connect_user', username), deps.limits.consume('connect_ip', ip)]).then(
       () => {
         socket.data = {
           user: username,
@@ -137,23 +152,68 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     );
   });
 
-  const bySession = new Map<string, Set<ChatSocket>>();
+  const bySession = new Map<string, SessionEntry>();
   let leaving = false;
 
   const endLocal = (hash: unknown) => {
     if (typeof hash !== 'string') return;
-    for (const socket of bySession.get(hash) ?? []) socket.disconnect(true);
+    for (const socket of bySession.get(hash)?.sockets ?? []) socket.disconnect(true);
   };
   io.on('logout', endLocal);
+
+  /**
+   * One timer per instance (no per-socket timers): every session with a socket here is checked in
+   * the store. A session used over its sockets since its last touch, and touched longer than TTL/4
+   * ago, gets its TTL renewed (EXPIRE, the same as an HTTP request's touch): at most one write per
+   * session per TTL/4, whatever the message rate. A session gone from the store (expired, signed
+   * out, ended by an operator) has its sockets here disconnected, so an ended session stops
+   * posting within one sweep on every instance, even one that missed the logout broadcast.
+   */
+  const ttlS = config.sessionTtlS;
+  const touchEveryMs = (ttlS * 1000) / 4;
+  let sweeping = false;
+  async function sweep(): Promise<void> {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      const entries = [...bySession];
+      for (let i = 0; i < entries.length; i += SWEEP_BATCH) {
+        const batch = entries.slice(i, i + SWEEP_BATCH);
+        const now = Date.now();
+        // One command per key (keys of different sessions may sit on different cluster slots).
+        const alive = await Promise.all(
+          batch.map(([, entry]) => {
+            const key = keys.sessions + entry.sessionId;
+            if (!entry.active || now - entry.touchedAt < touchEveryMs) return redis.data.exists(key);
+            entry.active = false;
+            entry.touchedAt = now;
+            return redis.data.expire(key, ttlS);
+          }),
+        );
+        batch.forEach(([hash, entry], j) => {
+          if (Number(alive[j]) !== 0) return;
+          const user = entry.sockets.values().next().value?.data.user;
+          log.info({ user, sockets: entry.sockets.size }, 'session ended; disconnecting its sockets');
+          endLocal(hash);
+        });
+      }
+    } catch (err) {
+      log.debug({ err }, 'session sweep failed; retrying on the next tick');
+    } finally {
+      sweeping = false;
+    }
+  }
+  const sweepTimer = setInterval(() => void sweep(), Math.min(config.sessionSweepMs, touchEveryMs));
+  sweepTimer.unref();
 
   // Listeners shared by every socket (each reads its socket from `this`): an idle connection
   // carries no closures of its own.
   function onDisconnect(this: ChatSocket, reason: string): void {
     const { user, sessionHash } = this.data;
     deps.metrics.socketsConnected.dec();
-    const set = bySession.get(sessionHash);
-    set?.delete(this);
-    if (set?.size === 0) bySession.delete(sessionHash);
+    const entry = bySession.get(sessionHash);
+    entry?.sockets.delete(this);
+    if (entry?.sockets.size === 0) bySession.delete(sessionHash);
     log.debug({ user, reason }, 'socket disconnected');
     if (leaving) return;
     enqueue(this, () =>
@@ -163,8 +223,10 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     );
   }
 
-  /** Events nobody handles still get an answer when they ask for one. */
-  function onUnknown(event: unknown, ...args: unknown[]): void {
+  /** Marks the session used (see sweep); events nobody handles still get an answer when they ask for one. */
+  function onAny(this: ChatSocket, event: unknown, ...args: unknown[]): void {
+    const entry = bySession.get(this.data.sessionHash);
+    if (entry) entry.active = true;
     const ack = args.at(-1);
     if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
     if (typeof ack === 'function') ack({ success: false, error: 'Unknown event.', code: 'invalid_payload' });
@@ -188,11 +250,15 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     // Handlers first, synchronously: nothing the client emits right after connecting is lost.
     for (const [event, fn] of chatListeners) socket.on(event, fn);
     socket.on('disconnect', onDisconnect);
-    socket.onAny(onUnknown);
+    socket.onAny(onAny);
     const { sessionHash } = socket.data;
-    const set = bySession.get(sessionHash) ?? new Set();
-    set.add(socket);
-    bySession.set(sessionHash, set);
+    let entry = bySession.get(sessionHash);
+    if (!entry) {
+      entry = { sessionId: sessionIds.get(socket) ?? '', sockets: new Set(), active: false, touchedAt: 0 };
+      bySession.set(sessionHash, entry);
+    }
+    entry.sockets.add(socket);
+    sessionIds.delete(socket);
     deps.metrics.socketsConnected.inc();
     enqueue(socket, () => setUp(socket));
   });
@@ -228,6 +294,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     close() {
       closed ??= new Promise<void>((resolve) => {
         sync.stop();
+        clearInterval(sweepTimer);
         void io.close(() => resolve());
       });
       return closed;

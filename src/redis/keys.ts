@@ -14,6 +14,11 @@ export function createKeys(prefix: string) {
     users: `${prefix}users`,
     /** Hash: room name → room JSON; created with HSETNX. */
     rooms: `${prefix}rooms`,
+    /**
+     * Hash: room name identity (text-rules.ts `nameIdentity`) → room name. Its hash tag is the whole
+     * `rooms` key name (a prefix holds no braces), so both keys share one slot and one script writes both.
+     */
+    roomIdentities: `${prefix}{${prefix}rooms}:identities`,
     /** List, newest first, capped at HISTORY_SIZE. */
     roomMessages: (name: string) => `${room(name)}:messages`,
     /** Counter: the room's last message sequence. */

@@ -4,6 +4,7 @@ import type { PublicUser } from '../protocol.js';
 import type { RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { LuaScript } from '../redis/script.js';
+import { nameIdentity } from '../text-rules.js';
 import type { PasswordHasher } from './passwords.js';
 
 export type { PublicUser };
@@ -40,13 +41,16 @@ function isUserRecord(v: unknown): v is UserRecord {
 
 export type UserStore = ReturnType<typeof createUserStore>;
 
-/** Accounts in the `users` hash, keyed by the lower-cased name so case variants cannot impersonate. */
+/**
+ * Accounts in the `users` hash, keyed by the name's identity (text-rules.ts `nameIdentity`; for the
+ * ASCII names usernameSchema admits, the lower-cased name) so variants cannot impersonate.
+ */
 export function createUserStore(redis: RedisClient, keys: Keys, passwords: PasswordHasher) {
   // Compared against when the user does not exist, so both failures take the same time.
   let dummyHash: Promise<string> | undefined;
 
   async function load(username: string): Promise<UserRecord | undefined> {
-    const raw = await redis.hGet(keys.users, username.toLowerCase());
+    const raw = await redis.hGet(keys.users, nameIdentity(username));
     if (!raw) return undefined;
     const parsed: unknown = JSON.parse(raw);
     return isUserRecord(parsed) ? parsed : undefined;
@@ -54,7 +58,7 @@ export function createUserStore(redis: RedisClient, keys: Keys, passwords: Passw
 
   return {
     async register(username: string, password: string): Promise<PublicUser> {
-      const field = username.toLowerCase();
+      const field = nameIdentity(username);
       if (await redis.hExists(keys.users, field)) {
         throw new AppError('username_taken', 'That username is taken.');
       }
@@ -86,7 +90,7 @@ export function createUserStore(redis: RedisClient, keys: Keys, passwords: Passw
     },
 
     async setStatus(username: string, status: 'online' | 'offline'): Promise<void> {
-      await SET_STATUS.run(redis, [keys.users], [username.toLowerCase(), status, new Date().toISOString()]);
+      await SET_STATUS.run(redis, [keys.users], [nameIdentity(username), status, new Date().toISOString()]);
     },
 
     async status(username: string): Promise<{ status: string; lastSeen: string } | undefined> {

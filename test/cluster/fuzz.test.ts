@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/store/messages.js';
+import { canonicalText, hasVisible } from '../../src/text-rules.js';
 import { signUp } from '../helpers/app.js';
 import { fromAddress, request, startCluster, type TestCluster } from '../helpers/cluster.js';
 import {
@@ -162,7 +163,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 function validMessagePayload(p: unknown): boolean {
   if (!isRecord(p) || typeof p.text !== 'string') return false;
   // "At most 2000 characters": code points, as zod 4 counts them (a lone surrogate is one).
-  if ([...p.text].length > 2000 || p.text.trim().length === 0) return false;
+  if ([...p.text].length > 2000 || !hasVisible(p.text)) return false;
   if (!Object.prototype.hasOwnProperty.call(p, 'clientId')) return true;
   return typeof p.clientId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(p.clientId);
 }
@@ -249,8 +250,13 @@ function checkAck(sock: { username: string }, c: SocketCase, answer: unknown, sh
         if (!valid) fail(`${where}: accepted an invalid message: ${preview(answer)}`);
         if (m.sender !== sock.username) fail(`${where}: sender ${preview(m.sender)} is not ${sock.username}`);
         if (!safeRoomName(m.roomId)) fail(`${where}: message in an unsafe room ${preview(m.roomId)}`);
-        if (answer.duplicate === false && isRecord(payload) && m.text !== payload.text)
-          fail(`${where}: stored text differs from the sent text`);
+        if (
+          answer.duplicate === false &&
+          isRecord(payload) &&
+          typeof payload.text === 'string' &&
+          m.text !== canonicalText(payload.text)
+        )
+          fail(`${where}: stored text differs from the sent text's canonical form`);
       } else if (code === 'invalid_payload' && valid) fail(`${where}: refused a valid message`);
       else if (!['invalid_payload', 'not_in_room', 'rate_limited'].includes(code))
         fail(`${where}: unexpected code ${code}`);

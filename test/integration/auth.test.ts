@@ -149,3 +149,20 @@ describe('login, me, logout', () => {
     expect(typeof record.lastSeen).toBe('string');
   });
 });
+
+describe('session probe', () => {
+  it('answers 200 with user null when signed out (no 401 for a page that only asks), and the user when signed in', async () => {
+    const anonymous = await getJson(`${a.url}/auth/session`);
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body).toEqual({ success: true, user: null });
+    expect((await getJson(`${a.url}/auth/session`, 'chat.sid=s%3Anope.bad')).body).toEqual({
+      success: true,
+      user: null,
+    });
+    const username = uniqueUser('Probe');
+    const reg = await postJson(`${a.url}/auth/register`, { username, password: 'password123' });
+    const signedIn = await getJson(`${b.url}/auth/session`, reg.cookie);
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.body).toMatchObject({ success: true, user: { username } });
+  });
+});

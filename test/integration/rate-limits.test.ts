@@ -1,3 +1,4 @@
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, emitAck, postJson, signUp, startApp, uniqueUser, type TestApp } from '../helpers/app.js';
 
@@ -90,6 +91,101 @@ describe('rate limits shared by all instances', () => {
       s2.close();
     } finally {
       await strict.close();
+    }
+  });
+});
+
+/** POST JSON as if from `address` (the app trusts its loopback proxy, so X-Forwarded-For counts). */
+async function postFrom(address: string, url: string, body: unknown) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('failed sign-ins: a stranger cannot lock the owner out', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startApp({ name: 'limits-login', env: { ...LIMITS, TRUST_PROXY: 'loopback' } });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('blocks the address that guessed, admits the owner from another address', async () => {
+    const username = uniqueUser('Owner');
+    await postJson(`${app.url}/auth/register`, { username, password: 'password123' });
+    const login = `${app.url}/auth/login`;
+    for (let i = 0; i < 10; i++) await postFrom('203.0.113.7', login, { username, password: 'wrong-pass' });
+    const attacker = await postFrom('203.0.113.7', login, { username, password: 'password123' });
+    expect(attacker.status).toBe(429);
+    const owner = await postFrom('198.51.100.2', login, {
+      username: username.toUpperCase(),
+      password: 'password123',
+    });
+    expect(owner.status).toBe(200);
+  });
+
+  it('slows guessing spread over addresses with a growing delay for the account', async () => {
+    const username = uniqueUser('Spread');
+    await postJson(`${app.url}/auth/register`, { username, password: 'password123' });
+    const login = `${app.url}/auth/login`;
+    const waits: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const address = `192.0.2.${i + 1}`;
+      // A fresh address gets its guess...
+      expect((await postFrom(address, login, { username, password: 'wrong-pass' })).status).toBe(401);
+      // ...and once the account has seen more failures than an address may make, a repeat waits.
+      const again = await postFrom(address, login, { username, password: 'wrong-pass' });
+      if (i >= 2) {
+        expect(again.status).toBe(429);
+        waits.push(Number(again.body.retryAfterMs));
+      }
+    }
+    expect(waits.length).toBe(4);
+    expect(waits[3]).toBeGreaterThan(waits[0] ?? Infinity);
+    // The owner's right password from an address that has not failed is still admitted.
+    expect((await postFrom('192.0.2.200', login, { username, password: 'password123' })).status).toBe(200);
+  });
+});
+
+describe('an office behind one address', () => {
+  it('lets 65 people with two tabs each connect within seconds under the default limits', async () => {
+    const office = await startApp({ name: 'limits-office', env: { RATE_LIMITS: 'on' } });
+    const open: Socket[] = [];
+    try {
+      const people = [];
+      for (let i = 0; i < 65; i++) people.push(await signUp(office.url, uniqueUser('Office')));
+      const results = await Promise.allSettled(
+        people.flatMap((p) => [connect(office.url, p.cookie), connect(office.url, p.cookie)]),
+      );
+      for (const r of results) if (r.status === 'fulfilled') open.push(r.value);
+      const refused = results.filter((r) => r.status === 'rejected').map((r) => String(r.reason));
+      expect(refused).toEqual([]);
+      expect(open).toHaveLength(130);
+    } finally {
+      for (const s of open) s.close();
+      await office.close();
+    }
+  }, 60_000);
+
+  it('leaves the real work to a per-user limit', async () => {
+    const app = await startApp({
+      name: 'limits-user-connect',
+      env: { ...LIMITS, RL_CONNECT_PER_USER_PER_MIN: '3' },
+    });
+    const open: Socket[] = [];
+    try {
+      const greedy = await signUp(app.url);
+      const other = await signUp(app.url);
+      for (let i = 0; i < 3; i++) open.push(await connect(app.url, greedy.cookie));
+      await expect(connect(app.url, greedy.cookie)).rejects.toThrow('rate_limited');
+      open.push(await connect(app.url, other.cookie));
+    } finally {
+      for (const s of open) s.close();
+      await app.close();
     }
   });
 });

@@ -15,6 +15,7 @@ describe('keys', () => {
     const all = [
       k.users,
       k.rooms,
+      k.roomIdentities,
       k.roomMessages('General'),
       k.roomSeq('General'),
       k.roomDedupe('General', 'bob', 'c1'),
@@ -38,6 +39,10 @@ describe('keys', () => {
       [k.roomMessages('Gen eral'), k.roomSeq('Gen eral'), k.roomDedupe('Gen eral', 'bob', 'x')].map(hashTag),
     );
     expect([...tags]).toEqual(['Gen eral']);
+  });
+
+  it('keeps the room directory and its identity index on one slot', () => {
+    expect(hashTag(k.roomIdentities)).toBe(hashTag(k.rooms));
   });
 
   it('keeps all presence keys on one slot', () => {

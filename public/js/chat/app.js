@@ -3,7 +3,7 @@ import { NetworkError, requestJson } from '../lib/http.js';
 import { ConnectionBanner } from './banner.js';
 import { connectSocket, Reconnector } from './connection.js';
 import { joinError, sendError } from './error-text.js';
-import { sameUser } from './format.js';
+import { hasVisibleText, sameUser } from './format.js';
 import { MessageList } from './message-list.js';
 import { OlderHistory } from './older-history.js';
 import { Outbox } from './outbox.js';
@@ -403,7 +403,11 @@ export class ChatApp {
   #send(event) {
     event.preventDefault();
     const text = this.ui.messageInput.value;
-    if (!this.room || text.trim() === '') return;
+    if (!this.room || text === '') return;
+    if (!hasVisibleText(text)) {
+      this.chrome.notify('Nothing to send: the message holds only spaces or invisible characters.');
+      return;
+    }
     const entry = this.outbox.add(this.room, text);
     this.messages.addOutgoing(entry);
     this.outbox.send(entry.clientId);
@@ -429,6 +433,11 @@ export class ChatApp {
   #onDeliveryState(entry, fail) {
     if (entry.room !== this.room) return;
     this.messages.setDeliveryState(entry.clientId, entry.state, fail?.error ?? '');
+    if (fail?.code === 'rate_limited' && entry.state === 'pending') {
+      const s = Math.max(1, Math.ceil((fail.retryAfterMs ?? 1000) / 1000));
+      this.chrome.notify(`Sending too fast: the waiting messages go out by themselves in ${s} s, in order.`);
+      return;
+    }
     if (entry.state !== 'failed' || !fail) return;
     this.chrome.notify(sendError(fail));
   }
@@ -439,6 +448,7 @@ export class ChatApp {
     const { ui } = this;
     ui.messageForm.addEventListener('submit', (event) => this.#send(event));
     ui.messageInput.addEventListener('input', () => this.typingNotifier.onInput(ui.messageInput.value));
+    ui.messageInput.addEventListener('paste', (event) => this.#onPaste(event));
     ui.logout.addEventListener('click', () => this.#logout());
     ui.jumpLatest.addEventListener('click', () => {
       this.messages.scrollToBottom();
@@ -451,5 +461,21 @@ export class ChatApp {
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden) this.chrome.clearUnseen(this.room);
     });
+  }
+
+  /**
+   * The browser cuts a paste at the input's maxlength without a word: say so.
+   * @param {ClipboardEvent} event
+   */
+  #onPaste(event) {
+    const input = this.ui.messageInput;
+    const pasted = event.clipboardData?.getData('text') ?? '';
+    const max = input.maxLength;
+    const selected = (input.selectionEnd ?? 0) - (input.selectionStart ?? 0);
+    const room = max - (input.value.length - selected);
+    if (max <= 0 || pasted.length <= room) return;
+    this.chrome.notify(
+      `The pasted text has ${pasted.length} characters; a message holds at most ${max}, so only the first ${Math.max(0, room)} were pasted.`,
+    );
   }
 }

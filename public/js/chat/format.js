@@ -135,3 +135,15 @@ export function newClientId() {
 export function sameUser(a, b) {
   return typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
 }
+
+/**
+ * Whether text has a character that renders: the server's rule (src/text-rules.ts `hasVisible`:
+ * not White_Space, Default_Ignorable_Code_Point, a control or U+2800), so the composer can say
+ * why it will not send instead of the server refusing it.
+ */
+const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\u2800]/u;
+
+/** @param {string} text */
+export function hasVisibleText(text) {
+  return VISIBLE.test(text);
+}

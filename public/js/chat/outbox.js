@@ -8,10 +8,18 @@ import { newClientId } from './format.js';
 /**
  * Our messages the server has not confirmed yet, per room. Sending is at-least-once (the same
  * clientId on every attempt); the server's clientId dedupe makes showing exactly-once.
+ * A send refused `rate_limited` is not a failure: the outbox pauses until the limit's
+ * `retryAfterMs`, then sends every waiting entry one at a time in the order they were typed
+ * (messages typed meanwhile queue behind them), so a burst goes out by itself and in order.
  */
 export class Outbox {
   /** @type {Map<string, OutboxEntry>} */
   #entries = new Map();
+  /** Epoch ms before which nothing is sent (the server's rate-limit wait). */
+  #pausedUntil = 0;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #resumeTimer;
+  #flushing = false;
 
   /**
    * @param {object} deps
@@ -65,7 +73,41 @@ export class Outbox {
     const entry = this.#entries.get(clientId);
     if (!entry || entry.inFlight) return;
     if (entry.state === 'failed') this.#setState(entry, 'pending', null);
+    if (this.#holding()) return; // queued behind the waiting ones; the flush sends it in order
     this.#trySend(entry);
+  }
+
+  /** Whether sends wait for a rate limit to pass, or for the in-order flush after it. */
+  #holding() {
+    return this.#flushing || Date.now() < this.#pausedUntil;
+  }
+
+  /**
+   * Pauses sending until `retryAfterMs` from now, then flushes in order.
+   * @param {number} retryAfterMs
+   */
+  #pause(retryAfterMs) {
+    this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + Math.max(100, retryAfterMs));
+    clearTimeout(this.#resumeTimer);
+    this.#resumeTimer = setTimeout(() => void this.#flush(), this.#pausedUntil - Date.now());
+  }
+
+  /** Sends every waiting entry one at a time, oldest first; stops at a new rate limit. */
+  async #flush() {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      for (const entry of [...this.#entries.values()]) {
+        if (!this.#entries.has(entry.clientId) || entry.state !== 'pending' || entry.inFlight) continue;
+        if (!this.canSend(entry.room)) continue; // other room, or offline: resendPending() takes it
+        const ack = await this.#trySend(entry);
+        if (ack && !ack.success && ack.code === 'rate_limited') return; // paused again by #onAck
+      }
+    } finally {
+      this.#flushing = false;
+    }
+    // Typed while the last ones were flushing: send them now (they were held).
+    if (!this.#holding()) for (const entry of this.#entries.values()) this.send(entry.clientId);
   }
 
   /**
@@ -73,6 +115,7 @@ export class Outbox {
    * @param {string} room
    */
   resendPending(room) {
+    if (this.#holding()) return; // the flush after the wait sends them, in order
     for (const entry of this.forRoom(room)) {
       if (entry.state === 'pending' && !entry.inFlight) this.#trySend(entry);
     }
@@ -86,15 +129,18 @@ export class Outbox {
     this.#entries.delete(clientId);
   }
 
-  /** @param {OutboxEntry} entry */
-  #trySend(entry) {
-    if (!this.canSend(entry.room)) return; // stays pending; resendPending() picks it up after the join
+  /**
+   * @param {OutboxEntry} entry
+   * @returns {Promise<MessageAnswer | undefined>} the ack, once handled
+   */
+  async #trySend(entry) {
+    if (!this.canSend(entry.room)) return undefined; // stays pending; resendPending() picks it up after the join
     entry.attempt += 1;
     entry.inFlight = true;
     const attempt = entry.attempt;
-    this.emitMessage({ text: entry.text, clientId: entry.clientId }).then((ack) =>
-      this.#onAck(entry, attempt, ack),
-    );
+    const ack = await this.emitMessage({ text: entry.text, clientId: entry.clientId });
+    this.#onAck(entry, attempt, ack);
+    return ack;
   }
 
   /**
@@ -113,6 +159,11 @@ export class Outbox {
     if (attempt !== entry.attempt) return; // a newer attempt is on its way
     const fail = ack?.success ? undefined : ack;
     if (this.#shouldWaitForRejoin(entry, fail)) return;
+    if (fail?.code === 'rate_limited') {
+      this.#pause(fail.retryAfterMs ?? 1000);
+      this.#setState(entry, 'pending', fail); // still "sending…": it goes out after the wait
+      return;
+    }
     this.#setState(entry, 'failed', fail ?? null);
   }
 

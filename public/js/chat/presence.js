@@ -3,15 +3,22 @@ import { sameUser } from './format.js';
 
 const WHO_MIN_INTERVAL_MS = 2000;
 
+/** The server's `who` answers at most this many names (src/realtime/chat-handlers.ts WHO_LIMIT). */
+const WHO_LIMIT = 500;
+
 /**
  * The header's online count and the sidebar's cluster-wide user list. `onlineUsers` can fire on
  * every connect/disconnect anywhere in the cluster, so the `who` refresh it triggers is throttled
  * to one request per 2 s, with a trailing refresh so the last change is never missed.
+ * The count and the list change together: a new count is shown with the list it belongs to
+ * (the list's length, unless the list is cut at WHO_LIMIT), so they never disagree on screen.
  */
 export class Presence {
   #lastRefresh = 0;
   #timer = 0;
   #inFlight = false;
+  /** The latest `onlineUsers` count, shown only beside a list too long to show in full. */
+  #count = NaN;
 
   /**
    * @param {object} deps
@@ -30,9 +37,15 @@ export class Presence {
   /** @param {number} count */
   setCount(count) {
     if (!Number.isFinite(count)) return;
+    this.#count = count;
+    if (count === Number(this.listEl.dataset.count)) this.#showCount(count);
+    else this.requestRefresh();
+  }
+
+  /** @param {number} count */
+  #showCount(count) {
     this.countEl.textContent = `Online: ${count}`;
     this.countEl.dataset.count = String(count);
-    this.requestRefresh();
   }
 
   /** Refreshes the list now if allowed, otherwise once the 2 s window has passed. */
@@ -74,5 +87,7 @@ export class Presence {
       });
     this.listEl.replaceChildren(...items);
     this.listEl.dataset.count = String(items.length);
+    const cut = items.length >= WHO_LIMIT && this.#count > items.length;
+    this.#showCount(cut ? this.#count : items.length);
   }
 }
