@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allDelivered, bystanderProblems, chat, startBystander } from '../fuzz/drivers/bystanders.js';
 import { closeHttpAgent, httpProperty } from '../fuzz/drivers/http.js';
@@ -6,7 +7,8 @@ import { openSocket } from '../fuzz/drivers/connection.js';
 import { nameProperties, textProperty, type Member } from '../fuzz/drivers/unicode.js';
 import { usernameProperty } from '../fuzz/drivers/usernames.js';
 import { summary, type Tally } from '../fuzz/figures.js';
-import { fuzzEnv, involves, type PropertyOutcome } from '../fuzz/runner.js';
+import { socketCase } from '../fuzz/arbitraries/socket-events.js';
+import { checkProperty, fuzzEnv, involves, type PropertyOutcome } from '../fuzz/runner.js';
 import { signUp } from '../helpers/app.js';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
 import { addressAwayFromFirst, clusterProblems, prepareFuzzWorld } from '../helpers/fuzz.js';
@@ -154,6 +156,26 @@ async function members(cluster: TestCluster, tag: string, room: string): Promise
 const rows: Row[] = [];
 
 describe('fuzzing the cluster', () => {
+  it('replays: a printed seed and path give back the same shrunk case', async () => {
+    // A property that fails on any message with a long text: find, shrink, then replay from the printed line.
+    const arb = socketCase({ rooms: ['General'], newRooms: ['New 1'] });
+    const failing = async (c: { event: string; args: unknown[] }) =>
+      !(c.event === 'message' && JSON.stringify(c.args).length > 40);
+    const found = await checkProperty({ ...ENV, replay: undefined, scale: 1 }, 'self-test', arb, failing, {
+      numRuns: 2000,
+    });
+    const line = /FUZZ_SEED=(\d+) FUZZ_PATH=(\S+)/.exec(found.failure ?? '');
+    expect(line, found.failure).not.toBeNull();
+    const replay = fuzzEnv({ FUZZ_SEED: line?.[1], FUZZ_PATH: line?.[2], FUZZ_SHRINK: '0' });
+    const again = await checkProperty(replay, 'self-test', arb, failing, { numRuns: 2000 });
+    expect(again.runs).toBe(1);
+    const example = (report: string | undefined) => /counterexample: (.*)/.exec(report ?? '')?.[1];
+    expect(example(again.failure)).toBe(example(found.failure));
+    expect(fc.sample(arb, { seed: ENV.seed, numRuns: 30 }).map((c) => fc.stringify(c))).toEqual(
+      fc.sample(arb, { seed: ENV.seed, numRuns: 30 }).map((c) => fc.stringify(c)),
+    );
+  });
+
   it('every socket event, raw packet and HTTP request is answered per the protocol; bystanders unaffected', async () => {
     if (!involves(ENV, 'socket/', 'raw/', 'http/')) return;
     console.info(`[fuzz] seed=${ENV.seed} (replay a failure with the FUZZ_SEED and FUZZ_PATH it prints)`);
@@ -202,7 +224,7 @@ describe('fuzzing the cluster', () => {
       name: 'unicode-users',
       url: (t) => (t === 'nginx' ? cluster.nginxUrl : cluster.url(t)),
       metricsToken: cluster.metricsToken,
-      runs: 60,
+      runs: 40,
     });
     for (const m of [m0, m1, m2]) m.socket.close();
     rows.push(
