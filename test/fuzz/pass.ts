@@ -62,6 +62,7 @@ export async function fuzzPass(
   );
   const stopChat = chat(a, b, o.bystanderIntervalMs);
   const started = Date.now();
+  const cpu = process.cpuUsage();
   const [events, raw, http] = await Promise.all([
     socketEventsProperty({
       env: o.env,
@@ -88,6 +89,7 @@ export async function fuzzPass(
     }),
   ]);
   const fuzzMs = Date.now() - started;
+  const { user, system } = process.cpuUsage(cpu);
   await stopChat();
   for (const c of [...world.eventConnections, ...world.rawConnections]) c.close();
   await expect
@@ -104,7 +106,7 @@ export async function fuzzPass(
   b.socket.close();
   failures.push(...(await clusterProblems(cluster, pids)));
   console.info(
-    `[fuzz] pass${o.rateLimited ? ' RATE_LIMITS=on' : ''}: ${(fuzzMs / 1000).toFixed(1)} s, bystanders exchanged ${a.sent.size + b.sent.size} messages (max ack ${Math.max(a.maxAckMs, b.maxAckMs)} ms)`,
+    `[fuzz] pass${o.rateLimited ? ' RATE_LIMITS=on' : ''}: ${(fuzzMs / 1000).toFixed(1)} s (this process: ${((user + system) / 1e6).toFixed(1)} s CPU), bystanders exchanged ${a.sent.size + b.sent.size} messages (max ack ${Math.max(a.maxAckMs, b.maxAckMs)} ms)`,
   );
   return {
     rows: [
