@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AppError, ERROR_CODES, type ErrorCode } from '../../src/errors.js';
+import { SESSION_COOKIE } from '../../src/http/session.js';
 import { CLIENT_EVENTS } from '../../src/realtime/events.js';
 import {
   CLIENT_ID_RE,
@@ -11,7 +12,7 @@ import {
 } from '../../src/validation.js';
 
 /**
- * The one place the fuzzer learns the server's limits and codes: everything is imported from the
+ * The one place the fuzzer learns the server's limits, codes and shapes: everything is imported from the
  * server's own modules (or read from the nginx.conf the cluster runs), never copied. When the
  * validation module moves, only the import above changes.
  */
@@ -23,9 +24,12 @@ export {
   PASSWORD_MAX_BYTES,
   PASSWORD_MIN_BYTES,
   ROOM_NAME_MAX,
+  SESSION_COOKIE,
   USERNAME_RE,
 };
 export type { ErrorCode };
+/** The protocol's Message shape (src/store/messages.ts). */
+export type { Message } from '../../src/store/messages.js';
 
 /** The HTTP status the server pairs with an error code (src/errors.ts). */
 export function statusOfCode(code: ErrorCode): number {

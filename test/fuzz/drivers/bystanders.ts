@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io-client';
-import type { Message } from '../../../src/store/messages.js';
+import type { Message } from '../limits.js';
 import { isRecord } from '../oracles/ack.js';
 import { preview } from '../wire.js';
 import { openSocket } from './connection.js';

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { resolveAuth, headerSafe, type CookieRef } from '../arbitraries/http-parts.js';
 import { httpCase, type HttpCase, type HttpContext, type Target } from '../arbitraries/http.js';
 import { Tally } from '../figures.js';
-import { JSON_BODY_LIMIT, NGINX_BODY_LIMIT } from '../limits.js';
+import { JSON_BODY_LIMIT, NGINX_BODY_LIMIT, SESSION_COOKIE } from '../limits.js';
 import { checkHttp, type Answer, type SentRequest } from '../oracles/http.js';
 import { checkProperty, holds, type FuzzEnv, type PropertyOutcome } from '../runner.js';
 import { preview } from '../wire.js';
@@ -86,9 +86,9 @@ function resolveCookie(ref: CookieRef, t: HttpTargets, pool: readonly string[]):
   if ('pool' in ref) return pool.length === 0 ? undefined : pool[ref.pool % pool.length];
   const stable = t.stableCookies[ref.stable % t.stableCookies.length] ?? '';
   return ref.garbage === 'before'
-    ? `chat.sid=garbage; ${stable}`
+    ? `${SESSION_COOKIE}=garbage; ${stable}`
     : ref.garbage === 'after'
-      ? `${stable}; chat.sid=garbage`
+      ? `${stable}; ${SESSION_COOKIE}=garbage`
       : stable;
 }
 
@@ -120,7 +120,7 @@ async function fireHttp(c: HttpCase, t: HttpTargets, pool: string[], tally: Tall
   if (verdict.by === 'nginx' || verdict.by === 'node') tally.add(`${verdict.by}'s own ${res.status}`);
   // A successful sign-in refills the pool of cookies logout may destroy.
   const setCookie = res.headers['set-cookie']?.[0]?.split(';')[0];
-  if (res.status < 300 && c.method === 'POST' && setCookie?.startsWith('chat.sid=')) {
+  if (res.status < 300 && c.method === 'POST' && setCookie?.startsWith(`${SESSION_COOKIE}=`)) {
     if (pool.length < 30) pool.push(setCookie);
     else pool[tally.get('http') % pool.length] = setCookie;
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { Socket } from 'socket.io-client';
-import type { Message } from '../../../src/store/messages.js';
+import type { Message } from '../limits.js';
 import { FIELD_NAMES, FIELD_TEXTS, lookalikePair, unicodeText, visible } from '../arbitraries/unicode.js';
 import { Tally } from '../figures.js';
 import { checkAck, isRecord } from '../oracles/ack.js';
