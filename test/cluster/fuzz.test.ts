@@ -90,7 +90,7 @@ describe('fuzzing the cluster', () => {
       room: 'Unicode text',
       sender: m0,
       reader: m1,
-      historyUrl: m2.url,
+      catchUp: m2,
       metricsToken: cluster.metricsToken,
       runs: 300,
     });
@@ -146,7 +146,7 @@ describe('fuzzing the cluster', () => {
       room: 'Unicode text',
       sender: m0,
       reader: m1,
-      historyUrl: m2.url,
+      catchUp: m2,
       metricsToken: cluster.metricsToken,
       runs: 200,
     });

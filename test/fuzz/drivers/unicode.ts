@@ -13,7 +13,7 @@ import { sendHttp } from './http.js';
 /**
  * Names and texts built from the Unicode classes that fool people (arbitraries/unicode.ts). Whatever
  * the server answers is a success or a known code; what it accepted reads the same everywhere: a
- * message's text in the ack, live on another instance, and in history; a room's name in the ack,
+ * message's text in the ack, live on another instance, in history and in a catch-up on a third; a room's name in the ack,
  * the room list on another instance, and a join from there; a username in the register answer,
  * /auth/me and a sign-in on other instances. Everything is compared with what the server answered,
  * not with what was sent, so canonicalizing at the edge (lone surrogates replaced) is allowed.
@@ -55,6 +55,20 @@ export function inbox(member: Member): (clientId: string) => Promise<Message> {
     });
 }
 
+/** The text of message `seq` as a re-join with `since: seq - 1` delivers it (previous-messages). */
+async function catchUpText(member: Member, room: string, seq: number): Promise<unknown> {
+  let page: Message[] = [];
+  const onPage = (messages: Message[]) => (page = messages);
+  member.socket.on('previous-messages', onPage);
+  try {
+    // The server emits previous-messages before it answers the join: the page is in once the ack is.
+    await ack(member.socket, 'join-room', { room, since: seq - 1 });
+  } finally {
+    member.socket.off('previous-messages', onPage);
+  }
+  return page.find((m) => m.seq === seq)?.text;
+}
+
 export interface TextOptions {
   env: FuzzEnv;
   name: string;
@@ -62,8 +76,8 @@ export interface TextOptions {
   sender: Member;
   /** In `room` on another instance. */
   reader: Member;
-  /** An instance URL the history is read from. */
-  historyUrl: string;
+  /** On a third instance: reads the history over HTTP, and catches up by joining with `since`. */
+  catchUp: Member;
   metricsToken: string;
   runs: number;
 }
@@ -98,7 +112,7 @@ export async function textProperty(o: TextOptions): Promise<{ outcome: PropertyO
         );
       const path = `/api/rooms/${encodeURIComponent(o.room)}/messages?before=${Number(seq) + 1}&limit=1`;
       const req = { method: 'GET', path, target: 0 as const, headers: { cookie: o.reader.cookie } };
-      const res = await sendHttp(o.historyUrl, req);
+      const res = await sendHttp(o.catchUp.url, req);
       tally.add('http');
       problems.push(...checkHttp(req, res, o.metricsToken).problems);
       const page = parseJson(res.body);
@@ -106,6 +120,11 @@ export async function textProperty(o: TextOptions): Promise<{ outcome: PropertyO
         isRecord(page) && Array.isArray(page.messages) ? (page.messages[0] as unknown) : undefined;
       if (!isRecord(first) || first.seq !== seq || first.text !== stored)
         problems.push(`history holds ${preview(first)}, the ack said ${preview(stored)}`);
+      const caught = await catchUpText(o.catchUp, o.room, Number(seq));
+      if (caught !== stored)
+        problems.push(
+          `catch-up on a third instance gave ${preview(caught)}, the ack said ${preview(stored)}`,
+        );
       holds(problems, `text ${preview(text)}`);
     },
     { numRuns: o.runs, examples: [...FIELD_TEXTS] },
