@@ -12,6 +12,7 @@ import { unicodeText } from './unicode.js';
 export const HUGE_LENGTHS: readonly number[] = [
   MESSAGE_MAX,
   MESSAGE_MAX + 1,
+  4096,
   JSON_BODY_LIMIT - 1,
   JSON_BODY_LIMIT + 1,
   SOCKET_MAX_BYTES + 1024,
@@ -61,11 +62,11 @@ export function hostileString(opts: StringOptions = {}): fc.Arbitrary<string> {
   const huge = HUGE_LENGTHS.filter((n) => n <= (opts.maxLength ?? Infinity));
   const edge = fc.oneof(fc.constantFrom(...INJECTION_STRINGS), unicodeText(6));
   return fc.oneof(
-    { weight: 2, arbitrary: fc.constantFrom('', ' ', '   ', '\t\n', '\n') },
-    { weight: 4, arbitrary: unicodeText() },
-    { weight: 4, arbitrary: fc.constantFrom(...INJECTION_STRINGS) },
-    { weight: 2, arbitrary: fc.string({ unit: 'grapheme-ascii', maxLength: 80 }) },
-    { weight: 2, arbitrary: fc.tuple(fc.constantFrom('General', 'hello', 'x'), edge).map(([a, b]) => a + b) },
+    { weight: 4, arbitrary: fc.constantFrom('', ' ', '   ', '\t\n', '\n') },
+    { weight: 8, arbitrary: unicodeText() },
+    { weight: 8, arbitrary: fc.constantFrom(...INJECTION_STRINGS) },
+    { weight: 4, arbitrary: fc.string({ unit: 'grapheme-ascii', maxLength: 80 }) },
+    { weight: 4, arbitrary: fc.tuple(fc.constantFrom('General', 'hello', 'x'), edge).map(([a, b]) => a + b) },
     { weight: huge.length > 0 ? 1 : 0, arbitrary: hugeString(huge.length > 0 ? huge : [1]) },
   );
 }
