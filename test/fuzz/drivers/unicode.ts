@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import type { Socket } from 'socket.io-client';
+import type { Message } from '../limits.js';
+import { FIELD_NAMES, FIELD_TEXTS, lookalikePair, unicodeText, visible } from '../arbitraries/unicode.js';
+import { Tally } from '../figures.js';
+import { checkAck, isRecord } from '../oracles/ack.js';
+import { checkHttp, parseJson } from '../oracles/http.js';
+import { checkProperty, holds, type FuzzEnv, type PropertyOutcome } from '../runner.js';
+import { preview } from '../wire.js';
+import { sendHttp } from './http.js';
+
+/**
+ * Names and texts built from the Unicode classes that fool people (arbitraries/unicode.ts). Whatever
+ * the server answers is a success or a known code; what it accepted reads the same everywhere: a
+ * message's text in the ack, live on another instance, in history and in a catch-up on a third; a room's name in the ack,
+ * the room list on another instance, and a join from there; a username in the register answer,
+ * /auth/me and a sign-in on other instances. Everything is compared with what the server answered,
+ * not with what was sent, so canonicalizing at the edge (lone surrogates replaced) is allowed.
+ */
+
+export interface Member {
+  username: string;
+  cookie: string;
+  socket: Socket;
+  /** Direct URL of the member's instance. */
+  url: string;
+}
+
+const ack = async (socket: Socket, event: string, ...args: unknown[]): Promise<unknown> =>
+  socket.timeout(5000).emitWithAck(event, ...args);
+
+/** Messages a member receives, by clientId, awaited with a deadline. */
+export function inbox(member: Member): (clientId: string) => Promise<Message> {
+  const seen = new Map<string, Message>();
+  const waiting = new Map<string, (m: Message) => void>();
+  member.socket.on('chat-message', (m: Message) => {
+    if (m.clientId === undefined) return;
+    seen.set(m.clientId, m);
+    waiting.get(m.clientId)?.(m);
+  });
+  return (clientId) =>
+    new Promise((resolve, reject) => {
+      const now = seen.get(clientId);
+      if (now !== undefined) return resolve(now);
+      const timer = setTimeout(
+        () => reject(new Error(`no chat-message ${clientId} on ${member.url} within 5 s`)),
+        5000,
+      );
+      waiting.set(clientId, (m) => {
+        clearTimeout(timer);
+        waiting.delete(clientId);
+        resolve(m);
+      });
+    });
+}
+
+/** The text of message `seq` as a re-join with `since: seq - 1` delivers it (previous-messages). */
+async function catchUpText(member: Member, room: string, seq: number): Promise<unknown> {
+  let page: Message[] = [];
+  const onPage = (messages: Message[]) => (page = messages);
+  member.socket.on('previous-messages', onPage);
+  try {
+    // The server emits previous-messages before it answers the join: the page is in once the ack is.
+    await ack(member.socket, 'join-room', { room, since: seq - 1 });
+  } finally {
+    member.socket.off('previous-messages', onPage);
+  }
+  return page.find((m) => m.seq === seq)?.text;
+}
+
+export interface TextOptions {
+  env: FuzzEnv;
+  name: string;
+  room: string;
+  sender: Member;
+  /** In `room` on another instance. */
+  reader: Member;
+  /** On a third instance: reads the history over HTTP, and catches up by joining with `since`. */
+  catchUp: Member;
+  metricsToken: string;
+  runs: number;
+}
+
+/** A message text: accepted → identical in the ack, live on another instance, and in history. */
+export async function textProperty(o: TextOptions): Promise<{ outcome: PropertyOutcome; tally: Tally }> {
+  const tally = new Tally();
+  const received = inbox(o.reader);
+  const outcome = await checkProperty(
+    o.env,
+    o.name,
+    unicodeText(24),
+    async (text) => {
+      const clientId = randomUUID();
+      const answer = await ack(o.sender.socket, 'message', { text, clientId });
+      tally.add('payloads');
+      tally.add('acks');
+      const verdict = checkAck(
+        o.sender.username,
+        { event: 'message', args: [{ text, clientId }], mode: 'ack' },
+        answer,
+      );
+      tally.add(`code:${verdict.code}`);
+      holds(verdict.problems, 'ack');
+      if (verdict.code !== 'ok' || !isRecord(answer) || !isRecord(answer.message)) return;
+      const { text: stored, seq } = answer.message;
+      const live = await received(clientId);
+      const problems: string[] = [];
+      if (live.text !== stored)
+        problems.push(
+          `reader on another instance got ${preview(live.text)}, the ack said ${preview(stored)}`,
+        );
+      const path = `/api/rooms/${encodeURIComponent(o.room)}/messages?before=${Number(seq) + 1}&limit=1`;
+      const req = { method: 'GET', path, target: 0 as const, headers: { cookie: o.reader.cookie } };
+      const res = await sendHttp(o.catchUp.url, req);
+      tally.add('http');
+      problems.push(...checkHttp(req, res, o.metricsToken).problems);
+      const page = parseJson(res.body);
+      const first =
+        isRecord(page) && Array.isArray(page.messages) ? (page.messages[0] as unknown) : undefined;
+      if (!isRecord(first) || first.seq !== seq || first.text !== stored)
+        problems.push(`history holds ${preview(first)}, the ack said ${preview(stored)}`);
+      const caught = await catchUpText(o.catchUp, o.room, Number(seq));
+      if (caught !== stored)
+        problems.push(
+          `catch-up on a third instance gave ${preview(caught)}, the ack said ${preview(stored)}`,
+        );
+      holds(problems, `text ${preview(text)}`);
+    },
+    { numRuns: o.runs, examples: [...FIELD_TEXTS] },
+  );
+  return { outcome, tally };
+}
+
+export interface NameOptions {
+  env: FuzzEnv;
+  name: string;
+  creator: Member;
+  /** On another instance. */
+  other: Member;
+  metricsToken: string;
+  runs: number;
+}
+
+/** Creates a room and checks what became of it; returns the accepted display name, if any. */
+async function createAndCheck(o: NameOptions, name: string, tally: Tally): Promise<string | undefined> {
+  const answer = await ack(o.creator.socket, 'create-room', name);
+  tally.add('payloads');
+  tally.add('acks');
+  const verdict = checkAck(o.creator.username, { event: 'create-room', args: [name], mode: 'ack' }, answer);
+  tally.add(`code:${verdict.code}`);
+  holds(verdict.problems, 'create-room ack');
+  if (verdict.code !== 'ok' || !isRecord(answer) || !isRecord(answer.room)) return undefined;
+  const display = String(answer.room.name);
+  const problems: string[] = [];
+  const req = { method: 'GET', path: '/api/rooms', target: 1 as const, headers: { cookie: o.other.cookie } };
+  const res = await sendHttp(o.other.url, req);
+  tally.add('http');
+  problems.push(...checkHttp(req, res, o.metricsToken).problems);
+  const list = parseJson(res.body);
+  const names =
+    isRecord(list) && Array.isArray(list.rooms)
+      ? list.rooms.map((r: unknown) => (isRecord(r) ? r.name : undefined))
+      : [];
+  const listed = names.filter((n) => n === display).length;
+  if (listed !== 1) problems.push(`listed ${listed} times on another instance`);
+  const joined = await ack(o.other.socket, 'join-room', display);
+  tally.add('payloads');
+  tally.add('acks');
+  if (!isRecord(joined) || joined.success !== true || joined.room !== display)
+    problems.push(`join from another instance: ${preview(joined)}`);
+  const again = await ack(o.other.socket, 'create-room', display);
+  tally.add('payloads');
+  tally.add('acks');
+  if (!isRecord(again) || again.code !== 'room_exists') problems.push(`created twice: ${preview(again)}`);
+  holds(problems, `room ${preview(display)}`);
+  return display;
+}
+
+/** Room names: one at a time, then pairs that look alike (two accepted rooms never show the same name). */
+export async function nameProperties(o: NameOptions): Promise<{ outcomes: PropertyOutcome[]; tally: Tally }> {
+  const tally = new Tally();
+  const single = await checkProperty(
+    o.env,
+    o.name,
+    unicodeText(10),
+    async (name) => void (await createAndCheck(o, `${name}`, tally)),
+    { numRuns: o.runs, examples: [...FIELD_NAMES] },
+  );
+  const base = fc.tuple(visible, unicodeText(4)).map(([v, u]) => `${v} ${u}`.trim());
+  const pairs = await checkProperty(
+    o.env,
+    `${o.name}-pairs`,
+    lookalikePair(base),
+    async ([first, second]) => {
+      const a = await createAndCheck(o, first, tally);
+      const b = await createAndCheck(o, second, tally);
+      if (a !== undefined && b !== undefined && a === b) throw new Error(`two rooms named ${preview(a)}`);
+    },
+    { numRuns: Math.ceil(o.runs / 2), examples: [['Weekend Hiking', 'WEEKEND HIKING'] as [string, string]] },
+  );
+  return { outcomes: [single, pairs], tally };
+}
