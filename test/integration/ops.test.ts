@@ -1,3 +1,5 @@
+import { PUBSUB_FAIL_GRACE_MS, readinessResponse } from '../../src/http/readiness.js';
+import { createKeys } from '../../src/redis/keys.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_TOKEN, connect, emitAck, getJson, signUp, startApp, type TestApp } from '../helpers/app.js';
 
@@ -85,6 +87,27 @@ describe('health, readiness, metrics, status, static', () => {
     const second = other.close();
     expect(second).toBe(first);
     expect(await other.server.readiness()).toBe('shutting down');
+    expect(readinessResponse('shutting down').status).toBe(503);
     await first;
+  });
+
+  it('fails /readyz when its own pub/sub is broken while Redis answers (only this instance)', async () => {
+    const broken = await startApp({ name: 'ops-pubsub', prefix: app.prefix });
+    try {
+      const id = (await getJson(`${broken.url}/readyz`)).headers.get('x-instance-id') ?? '';
+      expect(id).not.toBe('');
+      // This instance's subscriber stops hearing its probe channel; Redis itself is fine.
+      await broken.server.redis.sub.unsubscribe(createKeys(app.prefix).readyChannel(id));
+      await expect
+        .poll(async () => (await getJson(`${broken.url}/readyz`)).status, {
+          timeout: PUBSUB_FAIL_GRACE_MS + 5000,
+          interval: 500,
+        })
+        .toBe(503);
+      expect((await getJson(`${broken.url}/readyz`)).body).toMatchObject({ code: 'unavailable' });
+      expect((await getJson(`${app.url}/readyz`)).status).toBe(200);
+    } finally {
+      await broken.close();
+    }
   });
 });
