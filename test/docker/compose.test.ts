@@ -168,6 +168,9 @@ describe.skipIf(Boolean(tier.skip))('docker compose stack (real engine, real ima
     }
     const res = await request(`${published}/readyz`);
     expect(res.status).toBe(200);
+    // Redis requires its password: the apps above reached it with REDIS_URL carrying it.
+    const [redis] = await stack.containers('redis');
+    expect(await sh('docker', ['exec', redis?.id ?? '', 'redis-cli', 'ping'])).toContain('NOAUTH');
     note(`healthy: ${apps.map((a) => a.name).join(', ')}; /readyz via nginx 200`);
   });
 

@@ -20,6 +20,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const tier: DockerTier = { compose: [] };
   const engine = await ensureEngine();
   Object.assign(tier, engine);
+  if (!tier.skip && process.getuid?.() !== 0)
+    tier.skip =
+      'needs root: the checks give test clients extra source addresses on the stack network (ip addr add)';
+  if (
+    !tier.skip &&
+    !(await sh('sh', ['-c', 'command -v ip']).then(
+      () => true,
+      () => false,
+    ))
+  )
+    tier.skip = 'no `ip` command (apt-get install iproute2)';
   if (!tier.skip) {
     const compose = await findCompose();
     if (compose) tier.compose = compose;

@@ -1,4 +1,15 @@
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
@@ -156,6 +167,38 @@ describe('deploy/Dockerfile', () => {
     for (const name of ['bufferutil', 'utf-8-validate']) {
       expect(pkg.dependencies[name], name).toBeUndefined();
       expect(pkg.optionalDependencies?.[name], name).toBeDefined();
+    }
+  });
+
+  it('its entrypoint reads *_FILE secrets and puts REDIS_PASSWORD into a REDIS_URL without credentials', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'entrypoint-'));
+    try {
+      writeFileSync(path.join(dir, 'pw'), 'c0ffee');
+      writeFileSync(path.join(dir, 'secret'), 's'.repeat(40));
+      const run = (env: Record<string, string>): string =>
+        execFileSync(
+          'sh',
+          [
+            path.join(ROOT, 'deploy/docker-entrypoint.sh'),
+            'sh',
+            '-c',
+            'printf "%s|%s|%s" "$REDIS_URL" "$SESSION_SECRET" "${REDIS_PASSWORD:-none}"',
+          ],
+          { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' },
+        );
+      expect(
+        run({
+          REDIS_URL: 'redis://redis:6379',
+          REDIS_PASSWORD_FILE: path.join(dir, 'pw'),
+          SESSION_SECRET_FILE: path.join(dir, 'secret'),
+        }),
+      ).toBe(`redis://:c0ffee@redis:6379|${'s'.repeat(40)}|none`);
+      // A value given directly wins over the file; a URL with its own credentials is kept.
+      expect(run({ REDIS_URL: 'rediss://:own@r:6380', REDIS_PASSWORD: 'x', SESSION_SECRET: 'direct' })).toBe(
+        'rediss://:own@r:6380|direct|none',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
