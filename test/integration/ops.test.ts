@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PUBSUB_FAIL_GRACE_MS, readinessResponse } from '../../src/http/readiness.js';
 import { createKeys } from '../../src/redis/keys.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_TOKEN, connect, emitAck, getJson, signUp, startApp, type TestApp } from '../helpers/app.js';
 
 let app: TestApp;
@@ -89,6 +90,40 @@ describe('health, readiness, metrics, status, static', () => {
     expect(await other.server.readiness()).toBe('shutting down');
     expect(readinessResponse('shutting down').status).toBe(503);
     await first;
+  });
+
+  it('connects with credentials in REDIS_URL (a password-protected Redis user)', async () => {
+    const user = `chat-test-${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(16).toString('hex');
+    const admin = app.server.redis.data;
+    // A user of its own with a password; the default user stays as it was.
+    await admin.sendCommand([
+      'ACL',
+      'SETUSER',
+      user,
+      'on',
+      `>${password}`,
+      `~${app.prefix}*`,
+      `&${app.prefix}*`,
+      '+@all',
+    ]);
+    const url = new URL(inject('redisUrl'));
+    url.username = user;
+    url.password = password;
+    const authed = await startApp({
+      name: 'ops-auth',
+      prefix: app.prefix,
+      env: { REDIS_URL: url.toString() },
+    });
+    try {
+      const res = await getJson(`${authed.url}/readyz`);
+      expect(res.body).toMatchObject({ status: 'ready' });
+      const u = await signUp(authed.url);
+      expect((await getJson(`${app.url}/auth/me`, u.cookie)).status).toBe(200);
+    } finally {
+      await authed.close();
+      await admin.sendCommand(['ACL', 'DELUSER', user]);
+    }
   });
 
   it('fails /readyz when its own pub/sub is broken while Redis answers (only this instance)', async () => {
