@@ -301,9 +301,19 @@ describe.skipIf(Boolean(tier.skip))('docker compose stack (real engine, real ima
             }
           }
         })();
+        // The draining replica itself leaves readiness at once: 503, or its listener already closed.
+        const leftAfterMs = await (async () => {
+          const t = Date.now();
+          for (;;) {
+            const res = await request(`http://${app.ip}:3000/readyz`).catch(() => ({ status: 0 }));
+            if (res.status !== 200) return Date.now() - t;
+            if (Date.now() - t > 5000) return Infinity;
+          }
+        })();
         await Promise.all([restart, probes]);
+        expect(leftAfterMs, `${app.name} still ready 5 s after SIGTERM`).toBeLessThan(5000);
         await waitHealthy('app', 3);
-        note(`restarted ${app.name}`);
+        note(`restarted ${app.name} (not ready ${leftAfterMs} ms after the restart began)`);
       }
     });
     const latest = latestSeq(group);
