@@ -13,11 +13,11 @@
 #                  inside a build trusts the same TLS chain the machine does; a `node` user (uid 1000)
 # Run as root (debootstrap). Env: BASE_IMAGES_CACHE (debootstrap root, default
 # ~/.cache/relay-chat/docker), DEBIAN_MIRROR (default: the first URI of the machine's apt sources),
-# PULL_TIMEOUT_S (default 20).
+# PULL_TIMEOUT_S (one pull's limit, default 180; an unreachable registry usually fails at once).
 set -eu
 
 CACHE=${BASE_IMAGES_CACHE:-$HOME/.cache/relay-chat/docker}
-PULL_TIMEOUT_S=${PULL_TIMEOUT_S:-20}
+PULL_TIMEOUT_S=${PULL_TIMEOUT_S:-180}
 BASE_TAG=relay-chat/bookworm-root:local
 NODE_IMAGE=node:20-bookworm-slim
 REDIS_IMAGE=redis:7
@@ -27,10 +27,14 @@ log() { printf '[base-images] %s\n' "$*"; }
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# After one failed pull the registry counts as unreachable: the other images are built right away.
+REGISTRY_DOWN=
 try_pull() {
+  [ -z "$REGISTRY_DOWN" ] || return 1
   log "pulling $1"
   if timeout "$PULL_TIMEOUT_S" docker pull -q "$1" >/dev/null 2>&1; then return 0; fi
-  log "pull of $1 failed: building a local stand-in"
+  log "pull of $1 failed: building local stand-ins"
+  REGISTRY_DOWN=1
   return 1
 }
 
