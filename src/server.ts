@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { PUBSUB_FAIL_GRACE_MS, type ReadinessState } from './http/readiness.js';
 import { createSessionMiddleware } from './http/session.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -22,8 +23,8 @@ export interface ChatServerHandle {
   metrics: Metrics;
   /** Listens on config.host:config.port (port 0 picks one); resolves to the bound port. */
   listen(): Promise<number>;
-  /** 'ready', or why not. */
-  readiness(): Promise<string>;
+  /** This instance's readiness: see src/http/readiness.ts for what each state means. */
+  readiness(): Promise<ReadinessState>;
   /**
    * Ordered, idempotent shutdown: readiness fails → stop accepting → clients told to reconnect
    * (spread over DRAIN_WINDOW_MS) → HTTP closed → presence removed → Redis clients quit.
@@ -60,18 +61,26 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
 
   let closing = false;
   const pubsub = await pubsubProbe(redis, keys.readyChannel(config.instanceId));
-  let cached: { at: number; state: string } | undefined;
-  async function readiness(): Promise<string> {
+  let cached: { at: number; state: ReadinessState } | undefined;
+  // Since when the pub/sub round trip has failed while Redis answered (undefined: it works).
+  let pubsubFailingSince: number | undefined;
+  async function readiness(): Promise<ReadinessState> {
     if (closing) return 'shutting down';
     if (cached && Date.now() - cached.at < READY_CACHE_MS) return cached.state;
-    let state = 'ready';
-    if (!redis.data.isReady || !redis.pub.isReady || !redis.sub.isReady) state = 'redis unreachable';
+    let state: ReadinessState = 'ready';
+    if (!redis.data.isReady || !redis.pub.isReady || !redis.sub.isReady) state = 'degraded';
     else {
       try {
         await withTimeout(redis.data.ping(), PUBSUB_TIMEOUT_MS);
-        if (!(await pubsub())) state = 'adapter pub/sub round trip failed';
+        if (await pubsub()) pubsubFailingSince = undefined;
+        else {
+          // Right after a reconnect the resubscribe may still be on its way: only a lasting
+          // failure, with Redis answering, is this instance's own fault.
+          pubsubFailingSince ??= Date.now();
+          state = Date.now() - pubsubFailingSince >= PUBSUB_FAIL_GRACE_MS ? 'pubsub broken' : 'degraded';
+        }
       } catch {
-        state = 'redis unreachable';
+        state = 'degraded';
       }
     }
     cached = { at: Date.now(), state };

@@ -22,9 +22,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /**
  * The test tiers in the order `npm test` runs them, and what each needs. Add a tier here (and its
- * programs in PACKAGES) and `npm test` installs, runs or skips it like the others; e.g. a docker
- * tier: { name: 'docker', command: ['vitest', 'run', '--project', 'docker'], needs: ['docker',
- * 'docker-compose', 'debootstrap'], build: true }.
+ * programs in PACKAGES) and `npm test` installs, runs or skips it like the others.
  * @type {Tier[]}
  */
 export const TIERS = [
@@ -47,6 +45,11 @@ export const TIERS = [
     needs: ['redis-server', 'nginx', 'chromium'],
     build: true,
   },
+  {
+    name: 'docker',
+    command: ['vitest', 'run', '--project', 'docker'],
+    needs: ['docker', 'dockerd', 'docker-compose', 'debootstrap', 'ip'],
+  },
   { name: 'bench smoke', command: ['npm', 'run', 'bench:smoke'], needs: ['redis-server'], build: true },
 ];
 
@@ -56,8 +59,10 @@ export const PACKAGES = {
   nginx: 'nginx-light',
   chromium: 'chromium',
   docker: 'docker.io',
+  dockerd: 'docker.io',
   'docker-compose': 'docker-compose',
   debootstrap: 'debootstrap',
+  ip: 'iproute2',
 };
 
 /** @param {string} text */

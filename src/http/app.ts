@@ -11,6 +11,7 @@ import { requireToken } from './async.js';
 import { apiRoutes, type ApiDeps } from './api-routes.js';
 import { authRoutes, type AuthDeps } from './auth-routes.js';
 import { createProxyCheck } from './proxy-check.js';
+import { readinessResponse, type ReadinessState } from './readiness.js';
 import type { SessionMiddleware } from './session.js';
 
 export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
@@ -20,8 +21,8 @@ export interface AppDeps extends AuthDeps, Omit<ApiDeps, 'proxyStatus'> {
   log: Logger;
   session: SessionMiddleware;
   metrics: Metrics;
-  /** 'ready' or the reason the instance is not. */
-  readiness(): Promise<string>;
+  /** This instance's readiness (see readiness.ts for what each state means). */
+  readiness(): Promise<ReadinessState>;
 }
 
 /** Strict CSP: no inline script or style; the socket connects back to this origin only. */
@@ -68,10 +69,8 @@ export function createApp(deps: AppDeps): express.Express {
       .json({ success: true, status: 'alive', instance: config.instanceId });
   });
   app.get('/readyz', async (_req, res) => {
-    const state = await deps.readiness();
-    res.set('Cache-Control', 'no-store');
-    if (state === 'ready') res.json({ success: true, status: 'ready' });
-    else res.status(503).json({ success: false, error: `not ready: ${state}`, code: 'unavailable' });
+    const { status, body } = readinessResponse(await deps.readiness());
+    res.set('Cache-Control', 'no-store').status(status).json(body);
   });
   app.get('/metrics', requireToken(config.metricsToken), async (_req, res) => {
     res.set('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PUBSUB_FAIL_GRACE_MS, readinessResponse } from '../../src/http/readiness.js';
+import { createKeys } from '../../src/redis/keys.js';
 import { METRICS_TOKEN, connect, emitAck, getJson, signUp, startApp, type TestApp } from '../helpers/app.js';
 
 let app: TestApp;
@@ -85,6 +88,61 @@ describe('health, readiness, metrics, status, static', () => {
     const second = other.close();
     expect(second).toBe(first);
     expect(await other.server.readiness()).toBe('shutting down');
+    expect(readinessResponse('shutting down').status).toBe(503);
     await first;
+  });
+
+  it('connects with credentials in REDIS_URL (a password-protected Redis user)', async () => {
+    const user = `chat-test-${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(16).toString('hex');
+    const admin = app.server.redis.data;
+    // A user of its own with a password; the default user stays as it was.
+    await admin.sendCommand([
+      'ACL',
+      'SETUSER',
+      user,
+      'on',
+      `>${password}`,
+      `~${app.prefix}*`,
+      `&${app.prefix}*`,
+      '+@all',
+    ]);
+    const url = new URL(inject('redisUrl'));
+    url.username = user;
+    url.password = password;
+    const authed = await startApp({
+      name: 'ops-auth',
+      prefix: app.prefix,
+      env: { REDIS_URL: url.toString() },
+    });
+    try {
+      const res = await getJson(`${authed.url}/readyz`);
+      expect(res.body).toMatchObject({ status: 'ready' });
+      const u = await signUp(authed.url);
+      expect((await getJson(`${app.url}/auth/me`, u.cookie)).status).toBe(200);
+    } finally {
+      await authed.close();
+      await admin.sendCommand(['ACL', 'DELUSER', user]);
+    }
+  });
+
+  it('fails /readyz when its own pub/sub is broken while Redis answers (only this instance)', async () => {
+    const broken = await startApp({ name: 'ops-pubsub', prefix: app.prefix });
+    try {
+      const id = (await getJson(`${broken.url}/readyz`)).headers.get('x-instance-id') ?? '';
+      expect(id).not.toBe('');
+      // This instance's subscriber stops hearing its probe channel; Redis itself is fine.
+      await broken.server.redis.sub.unsubscribe(createKeys(app.prefix).readyChannel(id));
+      await expect
+        .poll(async () => (await getJson(`${broken.url}/readyz`)).status, {
+          timeout: PUBSUB_FAIL_GRACE_MS + 5000,
+          interval: 500,
+        })
+        .toBe(503);
+      expect((await getJson(`${broken.url}/readyz`)).body).toMatchObject({ code: 'unavailable' });
+      expect((await getJson(`${app.url}/readyz`)).status).toBe(200);
+    } finally {
+      await broken.close();
+    }
   });
 });

@@ -1,43 +1,58 @@
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
+import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { Gateway } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Service } from 'kubernetes-models/v1/Service';
+import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
 /**
- * No Docker engine or Kubernetes runs here, so these checks keep the deployment files honest: every
- * file they reference exists, and the settings that make a cluster work (AOF, healthchecks, probes,
- * grace periods, stickiness, timeouts) are present. YAML is read line by line (indentation blocks),
- * which the files are written to allow: block style, two-space indents, no anchors.
+ * The deployment files, read with a real YAML parser. Kubernetes manifests are validated against
+ * the Kubernetes API's JSON schemas (kubernetes-models, generated from the API's OpenAPI spec) and
+ * the Gateway API's CRD schemas (@kubernetes-models/gateway-api), both compiled with ajv; then the
+ * settings that make a cluster work are checked on the typed objects. The compose stack and the
+ * Dockerfile run for real in the docker tier (test/docker).
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8');
 
-/** Lines under the first `key:` (at any indent, or only at the top with `top`), up to the next line indented as much or less. */
-function block(text: string, key: string, top = false): string[] {
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => new RegExp(top ? `^${key}:` : `^\\s*(- )?${key}:`).test(l));
-  if (start < 0) throw new Error(`no "${key}:" found`);
-  const head = lines[start] ?? '';
-  const indent = head.search(/\S/) + (head.trimStart().startsWith('- ') ? 2 : 0);
-  const body: string[] = [];
-  for (const line of lines.slice(start + 1)) {
-    if (line.trim() === '' || line.trim().startsWith('#')) continue;
-    if (line.search(/\S/) <= indent) break;
-    body.push(line);
-  }
-  return body;
-}
+type Doc = Record<string, unknown>;
 
-/** `key: value` inside some lines, unquoted. */
-function value(lines: string[], key: string): string | undefined {
-  for (const line of lines) {
-    const m = new RegExp(`^\\s*(?:- )?${key}:\\s*(.*?)\\s*$`).exec(line);
-    if (m?.[1] !== undefined && m[1] !== '') return m[1].replace(/^["']|["']$/g, '');
-  }
-  return undefined;
-}
+/** Model classes by `apiVersion kind`: each validates its data against its schema. */
+const MODELS = {
+  'v1 Namespace': Namespace,
+  'v1 ConfigMap': ConfigMap,
+  'v1 Service': Service,
+  'apps/v1 Deployment': Deployment,
+  'apps/v1 StatefulSet': StatefulSet,
+  'autoscaling/v2 HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'policy/v1 PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1 NetworkPolicy': NetworkPolicy,
+  'gateway.networking.k8s.io/v1 Gateway': Gateway,
+  'gateway.networking.k8s.io/v1 HTTPRoute': HTTPRoute,
+} as const;
+type ModelKey = keyof typeof MODELS;
 
 /** `.dockerignore` patterns, for a simple "is this path excluded?" check (top-level names only). */
 function dockerIgnored(): string[] {
@@ -48,55 +63,53 @@ function dockerIgnored(): string[] {
 }
 
 describe('docker-compose.yml', () => {
-  const compose = read('docker-compose.yml');
-  const services = block(compose, 'services', true);
-  const serviceNames = services.filter((l) => /^ {2}\S[^:]*:\s*$/.test(l)).map((l) => l.trim().slice(0, -1));
-  const redis = block(services.join('\n'), 'redis');
-  const app = block(services.join('\n'), 'app');
-  const nginx = block(services.join('\n'), 'nginx');
+  const compose = parse(read('docker-compose.yml')) as {
+    services: Record<string, Doc & { environment?: Record<string, string>; command?: string[] }>;
+    volumes: Record<string, unknown>;
+  };
+  const { redis, app, nginx, secrets } = compose.services;
 
-  it('is block-style YAML with two-space indents and no tabs', () => {
-    expect(compose).not.toContain('\t');
-    expect(serviceNames).toEqual(['redis', 'app', 'nginx']);
+  it('has the secrets, redis, app and nginx services', () => {
+    expect(Object.keys(compose.services)).toEqual(['secrets', 'redis', 'app', 'nginx']);
   });
 
-  it('runs redis with AOF, a healthcheck and a named volume', () => {
-    expect(value(redis, 'image')).toBe('redis:7-alpine');
-    expect(value(redis, 'command')).toMatch(/["']--appendonly["'], ["']yes["']/);
-    expect(value(block(redis.join('\n'), 'healthcheck'), 'test')).toMatch(/redis-cli["'], ["']ping["']/);
-    const volume = block(redis.join('\n'), 'volumes')[0]?.trim().replace(/^- /, '').split(':')[0];
-    expect(volume).toBeDefined();
-    expect(block(compose, 'volumes', true).map((l) => l.trim())).toContain(`${volume}:`);
+  it('needs no setup: secrets are generated once into a volume, or taken from .env', () => {
+    const script = (secrets?.command ?? []).join('\n');
+    expect(script).toContain('put session-secret');
+    expect(script).toContain('put redis-password');
+    // Generated only when the file is missing or empty: never regenerated per run.
+    expect(script).toMatch(/elif \[ ! -s "\$\$1" \]/);
+    expect(secrets?.volumes).toContain('secrets:/run/chat-secrets');
+    expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['secrets', 'redis-data']));
   });
 
-  it('builds app from deploy/Dockerfile, with the cluster settings and no fixed host port', () => {
-    const build = block(app.join('\n'), 'build');
-    expect(value(build, 'context')).toBe('.');
-    const dockerfile = value(build, 'dockerfile') ?? '';
-    expect(dockerfile).toBe('deploy/Dockerfile');
-    expect(existsSync(path.join(ROOT, dockerfile))).toBe(true);
-    const env = block(app.join('\n'), 'environment');
-    expect(value(env, 'REDIS_URL')).toBe('redis://redis:6379');
-    expect(value(env, 'NODE_ENV')).toBe('production');
-    expect(value(env, 'SESSION_SECRET')).toMatch(/^\$\{SESSION_SECRET:\?/);
-    expect(value(env, 'TRUST_PROXY')).toMatch(/^(1|loopback|uniquelocal)$/);
-    expect(app.some((l) => /^\s*ports:/.test(l))).toBe(false);
-    const dependsOn = block(app.join('\n'), 'depends_on');
-    expect(value(block(dependsOn.join('\n'), 'redis'), 'condition')).toBe('service_healthy');
+  it('runs redis with a password, AOF, noeviction and an authenticated healthcheck', () => {
+    expect(redis?.image).toBe('redis:7');
+    const command = (redis?.command ?? []).join(' ');
+    for (const arg of ['--requirepass', '--appendonly yes', '--maxmemory-policy noeviction'])
+      expect(command).toContain(arg);
+    expect(JSON.stringify(redis?.healthcheck)).toContain('REDISCLI_AUTH');
+    expect(redis?.depends_on).toMatchObject({ secrets: { condition: 'service_completed_successfully' } });
   });
 
-  it('puts nginx with the top-level nginx.conf on port 8080', () => {
-    expect(value(nginx, 'image')).toBe('nginx:1.27-alpine');
-    const mounts = block(nginx.join('\n'), 'volumes').map((l) => l.trim().replace(/^- /, ''));
-    expect(mounts).toContain('./nginx.conf:/etc/nginx/nginx.conf:ro');
-    expect(block(nginx.join('\n'), 'ports').map((l) => l.trim().replace(/["']/g, ''))).toContain('- 8080:80');
-    expect(block(nginx.join('\n'), 'depends_on').some((l) => l.trim() === 'app:')).toBe(true);
+  it('builds app from deploy/Dockerfile with the secrets as files and no fixed host port', () => {
+    expect(app?.build).toEqual({ context: '.', dockerfile: 'deploy/Dockerfile' });
+    const env = app?.environment ?? {};
+    expect(env.REDIS_URL).toBe('redis://redis:6379');
+    expect(env.REDIS_PASSWORD_FILE).toBe('/run/chat-secrets/redis-password');
+    expect(env.SESSION_SECRET_FILE).toBe('/run/chat-secrets/session-secret');
+    expect(env.NODE_ENV).toBe('production');
+    // nginx is one hop: trust exactly that one.
+    expect(env.TRUST_PROXY).toBe('1');
+    expect(app?.ports).toBeUndefined();
+    expect(app?.depends_on).toMatchObject({ redis: { condition: 'service_healthy' } });
   });
 
-  it('references only files that exist', () => {
-    const sources = [...compose.matchAll(/^\s*- (\.\/[^:\s]+):/gm)].map((m) => m[1] ?? '');
-    expect(sources.length).toBeGreaterThan(0);
-    for (const source of sources) expect(existsSync(path.join(ROOT, source)), source).toBe(true);
+  it('puts nginx with the top-level nginx.conf on CHAT_PORT (8080 by default)', () => {
+    expect(nginx?.image).toBe('nginx:1.27');
+    expect(nginx?.volumes).toContain('./nginx.conf:/etc/nginx/nginx.conf:ro');
+    expect(nginx?.ports).toEqual(['${CHAT_PORT:-8080}:80']);
+    expect(existsSync(path.join(ROOT, 'nginx.conf'))).toBe(true);
   });
 });
 
@@ -123,7 +136,7 @@ describe('deploy/Dockerfile', () => {
     }
   });
 
-  it('builds in one stage and runs as node in a slim one', () => {
+  it('builds in one stage and runs as node in a slim one, through the secrets entrypoint', () => {
     expect(instructions.filter((l) => l.startsWith('FROM node:20-bookworm-slim'))).toHaveLength(2);
     for (const step of ['npm ci', 'npm run build', 'npm prune --omit=dev']) {
       expect(
@@ -131,6 +144,8 @@ describe('deploy/Dockerfile', () => {
         step,
       ).toBe(true);
     }
+    // Nothing but the npm registry is reached during the build (no apt, no downloads).
+    expect(instructions.filter((l) => /^RUN .*(apt-get|curl|wget)/.test(l))).toEqual([]);
     const lastFrom = instructions.map((l) => l.startsWith('FROM')).lastIndexOf(true);
     const runtime = instructions.slice(lastFrom);
     for (const dir of ['dist', 'node_modules', 'public', 'package.json']) {
@@ -140,7 +155,51 @@ describe('deploy/Dockerfile', () => {
       ).toBe(true);
     }
     expect(runtime).toContain('USER node');
+    expect(runtime).toContain('ENTRYPOINT ["/usr/local/bin/chat-entrypoint"]');
     expect(runtime.join('\n')).toMatch(/CMD \["node", ("--[a-z-]+=\d+", )*"dist\/main\.js"\]/);
+  });
+
+  it('needs no compiler on any platform: the native WebSocket helpers are optional', () => {
+    const pkg = JSON.parse(read('package.json')) as {
+      dependencies: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
+    for (const name of ['bufferutil', 'utf-8-validate']) {
+      expect(pkg.dependencies[name], name).toBeUndefined();
+      expect(pkg.optionalDependencies?.[name], name).toBeDefined();
+    }
+  });
+
+  it('its entrypoint reads *_FILE secrets and puts REDIS_PASSWORD into a REDIS_URL without credentials', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'entrypoint-'));
+    try {
+      writeFileSync(path.join(dir, 'pw'), 'c0ffee');
+      writeFileSync(path.join(dir, 'secret'), 's'.repeat(40));
+      const run = (env: Record<string, string>): string =>
+        execFileSync(
+          'sh',
+          [
+            path.join(ROOT, 'deploy/docker-entrypoint.sh'),
+            'sh',
+            '-c',
+            'printf "%s|%s|%s" "$REDIS_URL" "$SESSION_SECRET" "${REDIS_PASSWORD:-none}"',
+          ],
+          { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' },
+        );
+      expect(
+        run({
+          REDIS_URL: 'redis://redis:6379',
+          REDIS_PASSWORD_FILE: path.join(dir, 'pw'),
+          SESSION_SECRET_FILE: path.join(dir, 'secret'),
+        }),
+      ).toBe(`redis://:c0ffee@redis:6379|${'s'.repeat(40)}|none`);
+      // A value given directly wins over the file; a URL with its own credentials is kept.
+      expect(run({ REDIS_URL: 'rediss://:own@r:6380', REDIS_PASSWORD: 'x', SESSION_SECRET: 'direct' })).toBe(
+        'rediss://:own@r:6380|direct|none',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('has a HEALTHCHECK whose script compiles and asks /healthz', () => {
@@ -156,61 +215,134 @@ describe('deploy/Dockerfile', () => {
 describe('deploy/kubernetes', () => {
   const dir = 'deploy/kubernetes';
   const files = readdirSync(path.join(ROOT, dir)).filter((f) => f.endsWith('.yaml'));
-  const deployment = read(`${dir}/deployment.yaml`);
-  const container = block(deployment, 'containers');
-
-  it('lists existing files in kustomization.yaml', () => {
-    const resources = block(read(`${dir}/kustomization.yaml`), 'resources').map((l) =>
-      l.trim().replace(/^- /, ''),
+  const manifests = files.filter((f) => f !== 'kustomization.yaml');
+  /** Every document of every manifest, with the file it came from. */
+  const docs = manifests.flatMap((file) =>
+    parseAllDocuments(read(`${dir}/${file}`)).map((d) => {
+      if (d.errors.length > 0) throw new Error(`${file}: ${d.errors.map((e) => e.message).join('; ')}`);
+      return { file, doc: d.toJS() as Doc };
+    }),
+  );
+  const find = (kind: string, name: string): Doc => {
+    const hit = docs.find(
+      ({ doc }) => doc.kind === kind && (doc.metadata as { name?: string } | undefined)?.name === name,
     );
-    expect(resources.length).toBeGreaterThan(0);
-    for (const r of resources) expect(files, r).toContain(r);
+    if (!hit) throw new Error(`no ${kind} ${name}`);
+    return hit.doc;
+  };
+  const deployment = new Deployment(find('Deployment', 'chat-app') as never);
+  const container = deployment.spec?.template.spec?.containers[0];
+  const configMap = new ConfigMap(find('ConfigMap', 'chat-app-config') as never);
+  const redis = new StatefulSet(find('StatefulSet', 'chat-redis') as never);
+
+  it('every manifest validates against the Kubernetes / Gateway API schemas', () => {
+    expect(docs.length).toBeGreaterThan(8);
+    for (const { file, doc } of docs) {
+      const key = `${String(doc.apiVersion)} ${String(doc.kind)}`;
+      expect(Object.keys(MODELS), `${file}: ${key} has a schema here`).toContain(key);
+      const Model = MODELS[key as ModelKey];
+      expect(() => new Model(doc as never).validate(), `${file}: ${key}`).not.toThrow();
+    }
   });
 
-  it('probes /readyz for readiness and /healthz for liveness', () => {
-    expect(value(block(container.join('\n'), 'readinessProbe'), 'path')).toBe('/readyz');
-    expect(value(block(container.join('\n'), 'livenessProbe'), 'path')).toBe('/healthz');
-    expect(value(block(deployment, 'spec'), 'replicas')).toBe('3');
+  it('the schemas do reject a broken manifest', () => {
+    const broken = structuredClone(find('Deployment', 'chat-app'));
+    const spec = broken.spec as {
+      template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } };
+    };
+    const port = spec.template.spec.containers[0]?.ports[0];
+    if (port) port.containerPort = 'http';
+    expect(() => new Deployment(broken as never).validate()).toThrow(/containerPort/);
+    const route = structuredClone(find('HTTPRoute', 'chat-app'));
+    (route.spec as { rules: { sessionPersistence: { type: string } }[] }).rules[0]!.sessionPersistence.type =
+      'Sticky';
+    expect(() => new HTTPRoute(route as never).validate()).toThrow();
+  });
+
+  it('kustomization lists every manifest, and no Secret that `apply -k` would overwrite', () => {
+    const k = parse(read(`${dir}/kustomization.yaml`)) as { resources: string[]; secretGenerator?: unknown };
+    expect([...k.resources].sort()).toEqual([...manifests].sort());
+    expect(docs.filter(({ doc }) => doc.kind === 'Secret')).toEqual([]);
+    expect(k.secretGenerator).toBeUndefined();
+    expect(read('deploy/README.md')).toContain('kubectl -n chat create secret generic chat-app-secrets');
+  });
+
+  it('probes /readyz for readiness and /healthz for liveness; the HPA owns the replica count', () => {
+    expect(container?.readinessProbe?.httpGet?.path).toBe('/readyz');
+    expect(container?.livenessProbe?.httpGet?.path).toBe('/healthz');
+    expect(deployment.spec?.replicas).toBeUndefined();
+    const hpa = new HorizontalPodAutoscaler(find('HorizontalPodAutoscaler', 'chat-app') as never);
+    expect(hpa.spec?.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'chat-app' });
+    expect(hpa.spec?.minReplicas).toBeGreaterThanOrEqual(3);
+    expect(hpa.spec?.metrics?.[0]?.resource?.name).toBe('cpu');
+    // CPU utilization needs a CPU request to be measured against.
+    expect(container?.resources?.requests?.cpu).toBeDefined();
   });
 
   it('gives the drain time: grace period > preStop sleep + SHUTDOWN_TIMEOUT_MS', () => {
-    const graceS = Number(value(deployment.split('\n'), 'terminationGracePeriodSeconds'));
-    const preStop = block(container.join('\n'), 'preStop').join(' ');
-    const sleepS = Number(/["']sleep["'], ["'](\d+)["']/.exec(preStop)?.[1]);
-    const shutdownMs = Number(value(read(`${dir}/configmap.yaml`).split('\n'), 'SHUTDOWN_TIMEOUT_MS'));
+    const graceS = deployment.spec?.template.spec?.terminationGracePeriodSeconds ?? 0;
+    const preStop = container?.lifecycle?.preStop?.exec?.command ?? [];
+    expect(preStop[0]).toBe('sleep');
+    const sleepS = Number(preStop[1]);
+    const shutdownMs = Number(configMap.data?.SHUTDOWN_TIMEOUT_MS);
+    const drainMs = Number(configMap.data?.DRAIN_WINDOW_MS);
     expect(sleepS).toBeGreaterThan(0);
-    expect(shutdownMs).toBeGreaterThan(0);
+    expect(shutdownMs).toBeGreaterThan(drainMs);
     expect(graceS * 1000).toBeGreaterThan(sleepS * 1000 + shutdownMs);
-    expect(value(block(container.join('\n'), 'resources'), 'memory')).toBeDefined();
   });
 
-  it('reads its settings from the ConfigMap and Secret defined here', () => {
-    const envFrom = block(container.join('\n'), 'envFrom');
-    const configMap = value(block(envFrom.join('\n'), 'configMapRef'), 'name');
-    const secret = value(block(envFrom.join('\n'), 'secretRef'), 'name');
-    const configMapFile = read(`${dir}/configmap.yaml`);
-    const secretFile = read(`${dir}/secret.yaml`);
-    expect(value(block(configMapFile, 'metadata'), 'name')).toBe(configMap);
-    expect(value(block(secretFile, 'metadata'), 'name')).toBe(secret);
-    expect(value(block(secretFile, 'stringData'), 'SESSION_SECRET')).toBeDefined();
-    expect(value(block(secretFile, 'stringData'), 'METRICS_TOKEN')).toBeDefined();
-    expect(value(block(configMapFile, 'data'), 'REDIS_URL')).toMatch(/^rediss?:\/\//);
+  it('spreads the app over nodes and zones, and keeps two through voluntary disruptions', () => {
+    const keys = deployment.spec?.template.spec?.topologySpreadConstraints?.map((c) => c.topologyKey);
+    expect(keys).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    const pdb = new PodDisruptionBudget(find('PodDisruptionBudget', 'chat-app') as never);
+    expect(pdb.spec?.minAvailable).toBe(2);
+    expect(
+      new PodDisruptionBudget(find('PodDisruptionBudget', 'chat-redis') as never).spec?.maxUnavailable,
+    ).toBe(0);
   });
 
-  it('has a sticky ingress with timeouts above the Socket.IO heartbeat', () => {
-    const annotations = block(read(`${dir}/ingress.yaml`), 'annotations');
-    const sticky =
-      value(annotations, 'nginx.ingress.kubernetes.io/affinity') === 'cookie' ||
-      value(annotations, 'nginx.ingress.kubernetes.io/upstream-hash-by') !== undefined;
-    expect(sticky).toBe(true);
-    expect(Number(value(annotations, 'nginx.ingress.kubernetes.io/proxy-read-timeout'))).toBeGreaterThan(45);
-    expect(Number(value(annotations, 'nginx.ingress.kubernetes.io/proxy-send-timeout'))).toBeGreaterThan(45);
+  it('reads its settings from the ConfigMap and the operator-made Secret; trusts one proxy hop', () => {
+    const envFrom = container?.envFrom ?? [];
+    expect(envFrom.map((e) => e.configMapRef?.name ?? e.secretRef?.name)).toEqual([
+      'chat-app-config',
+      'chat-app-secrets',
+    ]);
+    expect(configMap.data?.REDIS_URL).toBe('redis://chat-redis:6379');
+    expect(configMap.data?.TRUST_PROXY).toBe('1');
   });
 
-  it('persists Redis with AOF on a volume claim', () => {
-    const redis = read(`${dir}/redis.yaml`);
-    expect(redis).toMatch(/["']--appendonly["'], ["']yes["']/);
-    expect(block(redis, 'volumeClaimTemplates').length).toBeGreaterThan(0);
+  it('runs Redis with a password from the Secret, AOF, and maxmemory with noeviction', () => {
+    const c = redis.spec?.template.spec?.containers[0];
+    const args = (c?.args ?? []).join(' ');
+    expect(args).toContain('--requirepass $(REDIS_PASSWORD)');
+    expect(args).toContain('--appendonly yes');
+    expect(args).toMatch(/--maxmemory \d+mb --maxmemory-policy noeviction/);
+    expect(c?.env?.find((e) => e.name === 'REDIS_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'chat-app-secrets',
+      key: 'REDIS_PASSWORD',
+    });
+    expect(JSON.stringify(c?.readinessProbe)).toContain('REDISCLI_AUTH');
+    expect(redis.spec?.volumeClaimTemplates?.length).toBe(1);
+  });
+
+  it('lets only the app reach Redis', () => {
+    const policy = new NetworkPolicy(find('NetworkPolicy', 'chat-redis') as never);
+    expect(policy.spec?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'chat-redis' });
+    expect(policy.spec?.ingress?.[0]?.from?.[0]?.podSelector?.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'chat-app',
+    });
+  });
+
+  it('routes through a Gateway with cookie session persistence to the app Service', () => {
+    const route = new HTTPRoute(find('HTTPRoute', 'chat-app') as never);
+    const rule = route.spec?.rules?.[0];
+    expect(rule?.sessionPersistence?.type).toBe('Cookie');
+    expect(rule?.backendRefs?.[0]).toMatchObject({ name: 'chat-app', port: 80 });
+    // A request timeout would cap every WebSocket's life.
+    expect(rule?.timeouts).toBeUndefined();
+    expect(route.spec?.parentRefs?.[0]?.name).toBe('chat');
+    const service = new Service(find('Service', 'chat-app') as never);
+    expect(service.spec?.ports?.[0]?.port).toBe(80);
   });
 });
 
