@@ -184,3 +184,38 @@ describe(`room directory with ${SEEDED} rooms`, () => {
     expect(newest).toHaveLength(LEGACY_ROOMS_MAX);
   });
 });
+
+describe('rooms stored before the directory', () => {
+  let old: TestApp;
+  beforeAll(async () => {
+    old = await startApp({ name: 'directory-backfill' });
+  });
+  afterAll(async () => {
+    await old?.close();
+  });
+
+  it('are indexed before the first page: listed, searchable, and newest-first for the original protocol', async () => {
+    const keys = createKeys(old.prefix);
+    const stored = (name: string, at: string): [string, string] => [
+      name,
+      JSON.stringify({ name, createdBy: 'old', createdAt: at } satisfies Room),
+    ];
+    // Written as the store did before the directory: the rooms hash only.
+    await old.server.redis.data.hSet(
+      keys.rooms,
+      Object.fromEntries([
+        stored('Zebra talk', '2020-01-01T00:00:00.000Z'),
+        stored('Apple pie', '2021-01-01T00:00:00.000Z'),
+        stored('Mango lovers', '2022-01-01T00:00:00.000Z'),
+      ]),
+    );
+    const me = await user(old);
+    expect(me.first.directory.rooms.map((r) => r.name)).toEqual(['Apple pie', 'Mango lovers', 'Zebra talk']);
+    expect(await emitAck(me.socket, 'list-rooms', { q: 'MAN' })).toMatchObject({
+      rooms: [{ name: 'Mango lovers' }],
+      next: null,
+    });
+    const legacy = await legacyUser(old);
+    expect(legacy.first.map((r) => r.name)).toEqual(['Zebra talk', 'Apple pie', 'Mango lovers']);
+  });
+});
