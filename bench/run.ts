@@ -6,7 +6,7 @@
  *
  * Options:
  *   --smoke                tiny sizes; exit 1 if a scenario threw or produced no numbers
- *   --scenario a,b         fanout,idle,login,locality,history (default: all)
+ *   --scenario a,b         fanout,idle,login,locality,history,scale (default: all)
  *   --steps 500,1000,...   fan-out offered rates, msg/s
  *   --duration-s N         seconds per fan-out window
  *   --repeat N             fan-out windows per rate and side, alternating product/baseline (default 2; smoke 1)
@@ -36,6 +36,7 @@ import {
   idleTable,
   localityTable,
   loginTable,
+  scaleTable,
   targets,
   targetsTable,
   type ScenarioResults,
@@ -46,9 +47,10 @@ import { history } from './scenarios/history.js';
 import { idle } from './scenarios/idle.js';
 import { locality } from './scenarios/locality.js';
 import { loginStorm } from './scenarios/login.js';
+import { scale } from './scenarios/scale.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SCENARIOS = ['fanout', 'idle', 'login', 'locality', 'history'] as const;
+const SCENARIOS = ['fanout', 'idle', 'login', 'locality', 'history', 'scale'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const out = (line: string) => void process.stdout.write(`${line}\n`);
@@ -152,6 +154,12 @@ function missing(name: Scenario, r: ScenarioResults): string | undefined {
       const h = r.history;
       return h && h.product.toHistory.count > 0 && h.baseline.toAck.count > 0 ? undefined : 'no join figures';
     }
+    case 'scale': {
+      const s = r.scale;
+      return s && s.rows.length > 1 && s.rows.every((row) => row.connectBytes > 0 && row.creationBytes > 0)
+        ? undefined
+        : 'no scale figures';
+    }
   }
 }
 
@@ -208,6 +216,7 @@ async function main(): Promise<number> {
     login: async () => void (results.login = await loginStorm(ctx)),
     locality: async () => void (results.locality = await locality(ctx)),
     history: async () => void (results.history = await history(ctx)),
+    scale: async () => void (results.scale = await scale(ctx)),
   };
   try {
     for (const name of opts.scenarios) {
@@ -237,6 +246,7 @@ async function main(): Promise<number> {
     results.login && loginTable(results.login),
     results.locality && localityTable(results.locality),
     results.history && historyTable(results.history),
+    results.scale && scaleTable(results.scale),
   ].filter((s): s is string => typeof s === 'string');
   const durationS = Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000);
   const header = [

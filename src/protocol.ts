@@ -23,6 +23,18 @@ export const PASSWORD_MAX_BYTES = 72;
 /** History pages over HTTP: `limit` defaults to this many messages, and may ask for at most the max. */
 export const HISTORY_PAGE_DEFAULT = 50;
 export const HISTORY_PAGE_MAX = 100;
+/** Room directory pages (`GET /api/rooms`, `list-rooms`): `limit` defaults to this many rooms, at most the max. */
+export const ROOM_PAGE_DEFAULT = 20;
+export const ROOM_PAGE_MAX = 100;
+/** A directory search (`q`) holds at most this many characters; a cursor at most CURSOR_MAX. */
+export const ROOM_QUERY_MAX = ROOM_NAME_MAX;
+export const ROOM_CURSOR_MAX = 1024;
+/** Rooms a user joined or created, newest first, kept per user and sent on connect: at most this many. */
+export const MY_ROOMS_MAX = 40;
+/** `update-rooms` (clients without the directory handshake) holds at most this many rooms: the newest ones. */
+export const LEGACY_ROOMS_MAX = 100;
+/** `room-stats` with a list of rooms answers at most this many. */
+export const ROOM_STATS_MAX = 100;
 /** Largest Socket.IO packet a client may send (engine.io closes the connection beyond it). */
 export const SOCKET_PACKET_MAX_BYTES = 32 * 1024;
 /** Largest JSON request body (HTTP 413 `payload_too_large` beyond it). */
@@ -75,6 +87,28 @@ export const historyQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(HISTORY_PAGE_MAX).default(HISTORY_PAGE_DEFAULT),
 });
 
+/** A directory page request: rooms whose name identity starts with `q`, after `cursor`, in identity order. */
+export const roomQuerySchema = z.object({
+  cursor: z.string().max(ROOM_CURSOR_MAX, 'cursor is too long').optional(),
+  q: z
+    .string()
+    .max(ROOM_QUERY_MAX * 4, 'search text is too long')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(ROOM_PAGE_MAX).default(ROOM_PAGE_DEFAULT),
+});
+export type RoomQuery = z.input<typeof roomQuerySchema>;
+
+/** `room-stats` payload: the rooms to count (the ones a client shows); none = the newest rooms. */
+export const roomStatsQuerySchema = z
+  .object({ rooms: z.array(z.string().max(ROOM_NAME_MAX * 4)).max(ROOM_STATS_MAX) })
+  .optional();
+
+/**
+ * The Socket.IO handshake's `auth` of a client that speaks the room directory: it gets `rooms-home`
+ * and `room-created` instead of the full-list `update-rooms`.
+ */
+export const handshakeAuthSchema = z.object({ directory: z.literal(true) });
+
 /** Parses at the edge: a failure becomes an `invalid_payload` AppError naming the first problem. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
@@ -93,6 +127,14 @@ export const roomSchema = z.object({
   createdAt: z.string(),
 });
 export type Room = z.infer<typeof roomSchema>;
+
+/** One page of the room directory; `next` is an opaque cursor, null on the last page. */
+export const roomPageSchema = z.object({ rooms: z.array(roomSchema), next: z.string().nullable() });
+export type RoomPage = z.infer<typeof roomPageSchema>;
+
+/** What a directory client gets on connect: its own rooms (newest first) and the directory's first page. */
+export const roomsHomeSchema = z.object({ mine: z.array(roomSchema), directory: roomPageSchema });
+export type RoomsHome = z.infer<typeof roomsHomeSchema>;
 
 /** A stored message: id, seq, sender and timestamp are set by the server. */
 export const chatMessageSchema = z.object({
@@ -125,6 +167,8 @@ export type TypingNotice = z.infer<typeof typingNoticeSchema>;
 /** Payload of each server → client event. */
 export const serverEventSchemas = {
   'update-rooms': z.array(roomSchema),
+  'rooms-home': roomsHomeSchema,
+  'room-created': roomSchema,
   'previous-messages': z.array(chatMessageSchema),
   'chat-message': chatMessageSchema,
   onlineUsers: z.number().int().min(0),
@@ -147,6 +191,7 @@ export const ackSchemas = {
   'leave-room': z.object({}),
   message: z.object({ message: chatMessageSchema, duplicate: z.boolean() }),
   who: z.object({ users: z.array(z.string()) }),
+  'list-rooms': roomPageSchema,
   'room-stats': z.object({
     rooms: z.array(
       z.object({ name: z.string(), members: z.number().int().min(0), latestSeq: z.number().int().min(0) }),
@@ -188,6 +233,7 @@ export const CLIENT_EVENTS = [
   'typing',
   'who',
   'room-stats',
+  'list-rooms',
 ] as const satisfies readonly (AckEventName | 'typing')[];
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 
@@ -197,6 +243,8 @@ export const clientPayloadSchemas = {
   'join-room': joinSchema,
   message: messageSchema,
   typing: typingSchema,
+  'list-rooms': roomQuerySchema,
+  'room-stats': roomStatsQuerySchema,
 } as const satisfies Partial<Record<ClientEventName, z.ZodType>>;
 /** What a client sends (schema input: `join-room` takes a name or `{room, since}`). */
 export type ClientPayload<E extends keyof typeof clientPayloadSchemas> = z.input<
@@ -223,7 +271,8 @@ export interface ClientEmitEvents {
   message: (payload: ClientPayload<'message'>, ack: AckFn<'message'>) => void;
   typing: (typing: ClientPayload<'typing'>) => void;
   who: (ack: AckFn<'who'>) => void;
-  'room-stats': (ack: AckFn<'room-stats'>) => void;
+  'room-stats': (query: ClientPayload<'room-stats'>, ack: AckFn<'room-stats'>) => void;
+  'list-rooms': (query: ClientPayload<'list-rooms'>, ack: AckFn<'list-rooms'>) => void;
 }
 
 // ---- HTTP answers ----------------------------------------------------------------------------
@@ -240,6 +289,9 @@ export const historyResponseSchema = z.object({
   hasMore: z.boolean(),
 });
 export type HistoryResponse = z.infer<typeof historyResponseSchema>;
+
+export const roomListResponseSchema = roomPageSchema.extend({ success: z.literal(true) });
+export type RoomListResponse = z.infer<typeof roomListResponseSchema>;
 
 export const instanceInfoSchema = z.object({
   id: z.string(),

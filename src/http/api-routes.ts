@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { MessageStore } from '../store/messages.js';
 import type { PresenceStore } from '../store/presence.js';
 import type { RoomStore } from '../store/rooms.js';
-import { historyQuerySchema, parse, roomNameSchema } from '../protocol.js';
+import { historyQuerySchema, parse, roomNameSchema, roomQuerySchema } from '../protocol.js';
 import { requireToken, requireUser, route } from './async.js';
 import type { ProxyStatus } from './proxy-check.js';
 
@@ -19,11 +19,13 @@ export interface ApiDeps {
 export function apiRoutes(deps: ApiDeps): Router {
   const router = Router();
 
+  /** The room directory, paged and searchable (protocol.md): `?q=&cursor=&limit=`. */
   router.get(
     '/rooms',
     route(async (req, res) => {
       requireUser(req);
-      res.json({ success: true, rooms: await deps.rooms.list() });
+      const { q = '', cursor = '', limit } = parse(roomQuerySchema, req.query);
+      res.json({ success: true, ...(await deps.rooms.page(q.trim(), cursor, limit)) });
     }),
   );
 

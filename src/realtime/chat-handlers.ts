@@ -10,12 +10,14 @@ import {
   messageSchema,
   parse,
   roomNameSchema,
+  roomStatsQuerySchema,
   typingSchema,
   type AckEventName,
   type AckResult,
 } from '../protocol.js';
 import { socketRoom, type ChatServer, type ChatSocket } from './events.js';
 import type { PresenceSync } from './presence-sync.js';
+import type { RoomDirectory } from './room-directory.js';
 import { listener } from './socket-tasks.js';
 
 export interface ChatDeps {
@@ -24,6 +26,7 @@ export interface ChatDeps {
   messages: MessageStore;
   presence: PresenceStore;
   sync: PresenceSync;
+  directory: RoomDirectory;
   limits: RateLimits;
   metrics: Metrics;
   log: Logger;
@@ -32,14 +35,13 @@ export interface ChatDeps {
 /** A user's `typing: true` is forwarded at most this often per socket. */
 const TYPING_INTERVAL_MS = 1000;
 const WHO_LIMIT = 500;
-const STATS_ROOM_LIMIT = 500;
 
 /**
  * The chat events' listeners, built once per server and shared by every socket (each reads its
  * socket from `this`): an idle connection costs no closures of its own.
  */
 export function createChatListeners(deps: ChatDeps): [event: string, fn: (...args: unknown[]) => void][] {
-  const { rooms, messages, presence, sync, limits, metrics } = deps;
+  const { rooms, messages, presence, sync, directory, limits, metrics } = deps;
 
   /** Moves the socket between rooms here and in the cluster-wide counts. */
   async function moveTo(socket: ChatSocket, room: string | null): Promise<void> {
@@ -64,7 +66,7 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
       await limits.consume('room_create', user);
       const room = await rooms.create(name, user);
       deps.log.info({ room: name, user }, 'room created');
-      deps.io.emit('update-rooms', await rooms.list());
+      await Promise.all([rooms.remember(user, room.name), directory.announce(room)]);
       return { room };
     },
 
@@ -76,6 +78,7 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
       // Join before reading history: a message stored in between arrives live or in the history
       // (or both; clients drop a seq they already hold), never in neither.
       await moveTo(socket, room);
+      await rooms.remember(socket.data.user, room);
       const history = await metrics.time('history', () => messages.catchUp(room, since));
       if (since !== undefined) metrics.catchUps.inc({ recovered: String(history.recovered) });
       socket.emit('previous-messages', history.messages);
@@ -109,12 +112,21 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
       return { message, duplicate };
     },
 
+    async 'list-rooms'(_socket, [raw]) {
+      return directory.page(raw);
+    },
+
     async who() {
       return { users: await presence.onlineUsers(WHO_LIMIT) };
     },
 
-    async 'room-stats'() {
-      const names = (await rooms.list()).slice(0, STATS_ROOM_LIMIT).map((r) => r.name);
+    /** The rooms asked for (`{ rooms }`, existing ones only) or, for any other payload, the newest rooms. */
+    async 'room-stats'(_socket, [raw]) {
+      const asked = roomStatsQuerySchema.safeParse(raw);
+      const names =
+        asked.success && asked.data
+          ? (await rooms.byNames([...new Set(asked.data.rooms)])).map((r) => r.name)
+          : await directory.newestNames();
       const [members, seqs] = await Promise.all([presence.roomMembers(names), messages.latestSeqs(names)]);
       return {
         rooms: names.map((name) => ({

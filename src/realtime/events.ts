@@ -10,6 +10,8 @@ export type ClientToServerEvents = Record<string, (...args: unknown[]) => void>;
 export interface InterServerEvents {
   presence: (payload: unknown) => void;
   logout: (sessionHash: unknown) => void;
+  /** A room was created on another instance: drop the room directory's snapshot. */
+  'rooms-changed': () => void;
 }
 
 export interface SocketData {
@@ -19,6 +21,8 @@ export interface SocketData {
   ip: string;
   room: string | null;
   lastTypingAt: number;
+  /** The handshake asked for the room directory (protocol.ts handshakeAuthSchema). */
+  directory: boolean;
 }
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -5,13 +5,14 @@ import type { Session, SessionData } from 'express-session';
 import { Server } from 'socket.io';
 import type { Config } from '../config.js';
 import type { SessionMiddleware } from '../http/session.js';
-import { SOCKET_PACKET_MAX_BYTES } from '../protocol.js';
+import { handshakeAuthSchema, SOCKET_PACKET_MAX_BYTES } from '../protocol.js';
 import { redisMajorVersion, type RedisClients } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { createChatListeners, onChatDisconnect, type ChatDeps } from './chat-handlers.js';
 import { CLIENT_EVENTS, type ChatServer, type ChatSocket } from './events.js';
 import { isAllowedOrigin } from './origin.js';
 import { PresenceSync } from './presence-sync.js';
+import { createRoomDirectory } from './room-directory.js';
 import { enqueue } from './socket-tasks.js';
 
 type SessionRequest = IncomingMessage & {
@@ -23,7 +24,7 @@ type SessionRequest = IncomingMessage & {
   _query?: Record<string, string>;
 };
 
-export interface RealtimeDeps extends Omit<ChatDeps, 'io' | 'sync'> {
+export interface RealtimeDeps extends Omit<ChatDeps, 'io' | 'sync' | 'directory'> {
   httpServer: HttpServer;
   config: Readonly<Config>;
   redis: RedisClients;
@@ -110,7 +111,9 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   );
   await sync.register(0);
   sync.start();
-  const chatDeps: ChatDeps = { ...deps, io, sync };
+  const directory = createRoomDirectory({ io, rooms: deps.rooms, log: log.child({ mod: 'rooms' }) });
+  io.on('rooms-changed', () => directory.invalidate());
+  const chatDeps: ChatDeps = { ...deps, io, sync, directory };
   const chatListeners = createChatListeners(chatDeps);
 
   // The session is read once, on the handshake request: later polling requests carry the engine sid.
@@ -144,6 +147,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
           ip,
           room: null,
           lastTypingAt: 0,
+          directory: handshakeAuthSchema.safeParse(socket.handshake.auth).success,
         };
         next();
       },
@@ -238,7 +242,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
       const count = await deps.presence.connect(user);
       if (count === 1) sync.userStatus(user, 'online');
       sync.markOnline();
-      socket.emit('update-rooms', await deps.rooms.list());
+      await directory.greet(socket);
       if (sync.online > 0) socket.emit('onlineUsers', sync.online);
     } catch (err) {
       log.warn({ err, user }, 'connection setup failed; asking the client to reconnect');

@@ -19,6 +19,15 @@ export function createKeys(prefix: string) {
      * `rooms` key name (a prefix holds no braces), so both keys share one slot and one script writes both.
      */
     roomIdentities: `${prefix}{${prefix}rooms}:identities`,
+    /**
+     * Sorted set, every score 0: the room directory, one member per name identity, paged and
+     * prefix-searched with ZRANGEBYLEX. Same slot as `rooms` (see roomIdentities).
+     */
+    roomDirectory: `${prefix}{${prefix}rooms}:directory`,
+    /** Sorted set: room name → creation time (ms since epoch); the newest rooms for `update-rooms`. Same slot as `rooms`. */
+    roomsByAge: `${prefix}{${prefix}rooms}:by-age`,
+    /** Sorted set: room name → when the user last joined or created it (ms); capped at MY_ROOMS_MAX. */
+    userRooms: (username: string) => `${prefix}user:{${username.toLowerCase()}}:rooms`,
     /** List, newest first, capped at HISTORY_SIZE. */
     roomMessages: (name: string) => `${room(name)}:messages`,
     /** Counter: the room's last message sequence. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { roomSchema, type Room } from '../protocol.js';
+import { MY_ROOMS_MAX, roomSchema, type Room, type RoomPage } from '../protocol.js';
 import type { RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { LuaScript } from '../redis/script.js';
@@ -10,8 +10,11 @@ export type { Room };
 
 /**
  * Creates a room only when neither its identity nor its exact name is taken, in one step: two
- * instances racing with `Weekend Hiking` and `weekend hiking` make exactly one room.
- * KEYS: rooms, roomIdentities. ARGV: name, identity, room JSON. Returns 1 when created.
+ * instances racing with `Weekend Hiking` and `weekend hiking` make exactly one room. The directory
+ * (identity, for paging and prefix search) and the by-age index are written in the same step, so a
+ * room is listed exactly when it exists.
+ * KEYS: rooms, roomIdentities, roomDirectory, roomsByAge. ARGV: name, identity, room JSON, created ms.
+ * Returns 1 when created.
  */
 const CREATE = new LuaScript(
   'room_create',
@@ -19,55 +22,120 @@ const CREATE = new LuaScript(
 if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 0 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+  redis.call('ZADD', KEYS[3], 0, ARGV[2])
   return 0
 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[3], 0, ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
 return 1
 `,
   z.union([z.literal(0), z.literal(1)]),
 );
 
 /**
- * Indexes rooms created before the identity index existed: identity → name with HSETNX, oldest
- * room first, so an identity two old rooms share stays with the older one. Idempotent.
- * KEYS: roomIdentities. ARGV: identity1, name1, identity2, name2, …
+ * Indexes rooms created before the identity index and the directory existed: identity → name with
+ * HSETNX, oldest room first, so an identity two old rooms share stays with the older one; every
+ * identity into the directory and every room into the by-age index. Idempotent.
+ * KEYS: roomIdentities, roomDirectory, roomsByAge. ARGV: identity1, name1, ms1, identity2, …
  */
 const BACKFILL = new LuaScript(
   'room_identity_backfill',
   `
 local added = 0
-for i = 1, #ARGV, 2 do
+for i = 1, #ARGV, 3 do
   added = added + redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', KEYS[2], 0, ARGV[i])
+  redis.call('ZADD', KEYS[3], ARGV[i + 2], ARGV[i + 1])
 end
 return added
 `,
   z.number().int().min(0),
 );
 
+/**
+ * One directory page in one round trip: identities from `q` (a prefix; '' = all) strictly after
+ * `cursor` ('' = from the start), at most `limit`, each with its room JSON ('' when missing).
+ * Cost O(log n + limit). KEYS: roomDirectory, roomIdentities, rooms. ARGV: q, cursor, limit.
+ * Returns [identity1, json1, identity2, json2, …].
+ */
+const PAGE = new LuaScript(
+  'room_directory_page',
+  `
+local min = '-'
+local max = '+'
+if ARGV[1] ~= '' then
+  min = '[' .. ARGV[1]
+  max = '[' .. ARGV[1] .. '\\255'
+end
+if ARGV[2] ~= '' and ARGV[2] >= ARGV[1] then min = '(' .. ARGV[2] end
+local ids = redis.call('ZRANGEBYLEX', KEYS[1], min, max, 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(ids) do
+  local name = redis.call('HGET', KEYS[2], id)
+  local json = false
+  if name then json = redis.call('HGET', KEYS[3], name) end
+  out[#out + 1] = id
+  out[#out + 1] = json or ''
+end
+return out
+`,
+  z.array(z.string()),
+);
+
+/** Rooms backfilled per script call (bounded ARGV). */
+const BACKFILL_BATCH = 1000;
+
+/** A stored room JSON, or undefined when missing or foreign. */
+function parseRoom(raw: string | null | undefined): Room | undefined {
+  if (!raw) return undefined;
+  try {
+    const parsed = roomSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export type RoomStore = ReturnType<typeof createRoomStore>;
 
 /**
  * Rooms in the `rooms` hash (name → JSON) plus an identity index (`nameIdentity(name)` → name):
- * names are unique by identity, displayed as their creator spelled them. Rooms from before the
- * index are indexed once per process, before its first create or look-up (see BACKFILL).
+ * names are unique by identity, displayed as their creator spelled them. The directory (a sorted
+ * set of identities) pages and prefix-searches in O(log n + page); the by-age index gives the newest
+ * rooms; each user's own rooms are a capped sorted set. Rooms from before these indexes are indexed
+ * once per process, before its first create, look-up or page (see BACKFILL); a process whose
+ * indexes are complete (as many rooms by age as rooms) reads no room list at all.
  */
 export function createRoomStore(redis: RedisClient, keys: Keys) {
   let indexed: Promise<void> | undefined;
 
   async function readAll(): Promise<Room[]> {
     const all = await redis.hGetAll(keys.rooms);
-    const rooms: Room[] = [];
-    for (const raw of Object.values(all)) {
-      const parsed = roomSchema.safeParse(JSON.parse(raw));
-      if (parsed.success) rooms.push(parsed.data);
-    }
+    const rooms = Object.values(all)
+      .map(parseRoom)
+      .filter((r): r is Room => r !== undefined);
     return rooms.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
   }
 
   async function backfill(): Promise<void> {
-    const args = (await readAll()).flatMap((r) => [nameIdentity(r.name), r.name]);
-    if (args.length > 0) await BACKFILL.run(redis, [keys.roomIdentities], args);
+    const [total, indexed] = await Promise.all([redis.hLen(keys.rooms), redis.zCard(keys.roomsByAge)]);
+    if (Number(total) === Number(indexed)) return;
+    const all = await readAll();
+    for (let i = 0; i < all.length; i += BACKFILL_BATCH) {
+      const args = all
+        .slice(i, i + BACKFILL_BATCH)
+        .flatMap((r) => [nameIdentity(r.name), r.name, String(Date.parse(r.createdAt) || 0)]);
+      await BACKFILL.run(redis, [keys.roomIdentities, keys.roomDirectory, keys.roomsByAge], args);
+    }
+  }
+
+  /** Rooms of `names` in that order, skipping names with no room (one HMGET). */
+  async function byNames(names: readonly string[]): Promise<Room[]> {
+    if (names.length === 0) return [];
+    const raws = await redis.hmGet(keys.rooms, [...names]);
+    return raws.map(parseRoom).filter((r): r is Room => r !== undefined);
   }
 
   /** Runs the backfill once per process; a failure is retried by the next caller. */
@@ -83,11 +151,12 @@ export function createRoomStore(redis: RedisClient, keys: Keys) {
     /** Creates `name` (already a display name, see text-rules.ts); `room_exists` when its identity is taken. */
     async create(name: string, createdBy: string): Promise<Room> {
       await ensureIndexed();
-      const room: Room = { name, createdBy, createdAt: new Date().toISOString() };
+      const now = new Date();
+      const room: Room = { name, createdBy, createdAt: now.toISOString() };
       const created = await CREATE.run(
         redis,
-        [keys.rooms, keys.roomIdentities],
-        [name, nameIdentity(name), JSON.stringify(room)],
+        [keys.rooms, keys.roomIdentities, keys.roomDirectory, keys.roomsByAge],
+        [name, nameIdentity(name), JSON.stringify(room), String(now.getTime())],
       );
       if (created !== 1) throw new AppError('room_exists', `A room named "${name}" already exists.`);
       return room;
@@ -107,8 +176,57 @@ export function createRoomStore(redis: RedisClient, keys: Keys) {
       return (await redis.hExists(keys.rooms, name)) === 1;
     },
 
-    /** All rooms, oldest first. */
+    /** All rooms, oldest first: O(n), for maintenance and tests only, never on a request path. */
     list: readAll,
+
+    /**
+     * One directory page: rooms whose name identity starts with the identity of `q`, in identity
+     * order, after `cursor` (the `next` of the previous page). O(log n + limit), one round trip.
+     */
+    async page(q: string, cursor: string, limit: number): Promise<RoomPage> {
+      await ensureIndexed();
+      const prefix = q === '' ? '' : nameIdentity(q);
+      const flat = await PAGE.run(
+        redis,
+        [keys.roomDirectory, keys.roomIdentities, keys.rooms],
+        [prefix, cursor, String(limit + 1)],
+      );
+      const rooms: Room[] = [];
+      let next: string | null = null;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        if (i / 2 === limit) break;
+        const room = parseRoom(flat[i + 1]);
+        if (room) rooms.push(room);
+        next = flat[i] ?? null;
+      }
+      return { rooms, next: flat.length > limit * 2 ? next : null };
+    },
+
+    /** The newest `count` rooms, oldest first: O(log n + count), two round trips. */
+    async newest(count: number): Promise<Room[]> {
+      await ensureIndexed();
+      const names = await redis.zRange(keys.roomsByAge, 0, count - 1, { REV: true });
+      return (await byNames(names)).reverse();
+    },
+
+    /** Rooms of `names` that exist, in that order (one HMGET). */
+    byNames,
+
+    /** Records that `user` joined or created `room` (newest first, capped at MY_ROOMS_MAX); one round trip. */
+    async remember(user: string, room: string): Promise<void> {
+      const key = keys.userRooms(user);
+      await redis
+        .multi()
+        .zAdd(key, { score: Date.now(), value: room })
+        .zRemRangeByRank(key, 0, -(MY_ROOMS_MAX + 1))
+        .exec();
+    },
+
+    /** The user's rooms, most recently joined first, at most MY_ROOMS_MAX: O(log n + MY_ROOMS_MAX). */
+    async mine(user: string): Promise<Room[]> {
+      const names = await redis.zRange(keys.userRooms(user), 0, MY_ROOMS_MAX - 1, { REV: true });
+      return byNames(names);
+    },
 
     /** Indexes rooms created before the identity index; called lazily, exposed for start-up. */
     ensureIndexed,

@@ -162,7 +162,7 @@ describe('two people chatting in the browser, on different instances behind ngin
     await bob.page.fill('#room-input', '<b>bold</b><img src=x onerror="window.__xss=9">');
     await bob.page.click('#create-room');
     await until(textOf(bob, '#room-error'), (t) => (t ?? '') !== '', 'a room-name error for bob');
-    expect(await bob.page.locator('#room-error *, #room-list b, #room-list img').count()).toBe(0);
+    expect(await bob.page.locator('#room-error *, .room-list b, .room-list img').count()).toBe(0);
     await bob.page.fill('#room-input', '');
 
     const payloads = [

@@ -329,7 +329,7 @@ export async function createRoom(page: Page, name: string): Promise<void> {
 /** Clicks a room in the sidebar once it is listed and waits for the join. */
 export async function joinRoom(page: Page, name: string): Promise<void> {
   const button = page
-    .locator('#room-list .room-button')
+    .locator('.room-list .room-button')
     .filter({ has: page.locator('.room-name', { hasText: name }) });
   await until(
     () => button.count(),

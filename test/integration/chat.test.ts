@@ -110,7 +110,7 @@ describe('rooms', () => {
     ]);
     expect(acks.filter((x) => x.success)).toHaveLength(1);
     expect(acks.filter((x) => x.code === 'room_exists')).toHaveLength(1);
-    const list = await getJson(`${a.url}/api/rooms`, alice.cookie);
+    const list = await getJson(`${a.url}/api/rooms?q=${encodeURIComponent(name)}`, alice.cookie);
     expect((list.body.rooms as { name: string }[]).filter((r) => r.name === name)).toHaveLength(1);
   });
 

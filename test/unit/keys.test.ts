@@ -16,6 +16,9 @@ describe('keys', () => {
       k.users,
       k.rooms,
       k.roomIdentities,
+      k.roomDirectory,
+      k.roomsByAge,
+      k.userRooms('Alice'),
       k.roomMessages('General'),
       k.roomSeq('General'),
       k.roomDedupe('General', 'bob', 'c1'),
@@ -43,6 +46,14 @@ describe('keys', () => {
 
   it('keeps the room directory and its identity index on one slot', () => {
     expect(hashTag(k.roomIdentities)).toBe(hashTag(k.rooms));
+    // The create script writes all four in one step.
+    expect(hashTag(k.roomDirectory)).toBe(hashTag(k.rooms));
+    expect(hashTag(k.roomsByAge)).toBe(hashTag(k.rooms));
+  });
+
+  it("keeps a user's rooms under one key whatever the case of the name", () => {
+    expect(k.userRooms('Alice')).toBe(k.userRooms('alice'));
+    expect(hashTag(k.userRooms('Alice'))).toBe('alice');
   });
 
   it('keeps all presence keys on one slot', () => {

@@ -9,10 +9,15 @@ import {
   failSchema,
   HISTORY_PAGE_MAX,
   HTTP_BODY_MAX_BYTES,
+  LEGACY_ROOMS_MAX,
   MESSAGE_MAX,
+  MY_ROOMS_MAX,
   PASSWORD_MAX_BYTES,
   PASSWORD_MIN_BYTES,
   ROOM_NAME_MAX,
+  ROOM_PAGE_DEFAULT,
+  ROOM_PAGE_MAX,
+  ROOM_STATS_MAX,
   roomSchema,
   roomUsersSchema,
   SERVER_EVENTS,
@@ -134,5 +139,9 @@ describe('docs/protocol.md matches src/protocol.ts', () => {
     expect(doc).toContain(`limit=<1..${HISTORY_PAGE_MAX}>`);
     expect(doc).toContain(`at most ${HTTP_BODY_MAX_BYTES} bytes (413`);
     expect(doc).toContain(`packet at\n  most ${SOCKET_PACKET_MAX_BYTES} bytes`);
+    expect(doc).toContain(`the newest ${LEGACY_ROOMS_MAX} rooms (\`LEGACY_ROOMS_MAX\`)`);
+    expect(doc).toContain(`\`MY_ROOMS_MAX\` = ${MY_ROOMS_MAX}`);
+    expect(doc).toContain(`\`limit\` is 1–${ROOM_PAGE_MAX} (default ${ROOM_PAGE_DEFAULT})`);
+    expect(doc).toContain(`(at most ${ROOM_STATS_MAX})`);
   });
 });

@@ -10,7 +10,7 @@ import { Outbox } from './outbox.js';
 import { PageChrome } from './page-chrome.js';
 import { Presence } from './presence.js';
 import { RoomForm } from './room-form.js';
-import { RoomList } from './rooms.js';
+import { RoomsSidebar } from './rooms.js';
 import { ask } from './socket-ask.js';
 import { TypingIndicator, TypingNotifier } from './typing.js';
 import { UnreadTracker } from './unread.js';
@@ -55,7 +55,6 @@ export class ChatApp {
   #joinToken = 0;
   #focusAfterJoin = false;
   #leaving = false;
-  #roomsSeeded = false;
 
   /** @param {string} me  the signed-in username, from GET /auth/me */
   constructor(me) {
@@ -102,7 +101,15 @@ export class ChatApp {
       onUnauthorized: () => this.#leave(),
       notify: (text) => this.chrome.notify(text),
     });
-    this.rooms = new RoomList(byId('room-list'), (name) => this.selectRoom(name));
+    this.rooms = new RoomsSidebar({
+      mineList: byId('room-list'),
+      directoryList: byId('directory-list'),
+      search: byId('room-search', window.HTMLInputElement),
+      more: byId('directory-more', window.HTMLButtonElement),
+      status: byId('directory-status'),
+      listRooms: (query) => ask(this.socket, 'list-rooms', query),
+      onSelect: (name) => this.selectRoom(name),
+    });
     this.roomForm = new RoomForm({
       form: byId('create-room-form', window.HTMLFormElement),
       input: byId('room-input', window.HTMLInputElement),
@@ -139,7 +146,11 @@ export class ChatApp {
     socket.on('connect', () => this.#onConnect());
     socket.on('disconnect', (reason) => this.#onDisconnect(reason));
     socket.on('connect_error', (error) => this.#onConnectError(error));
-    socket.on('update-rooms', (rooms) => this.#onUpdateRooms(rooms));
+    socket.on('rooms-home', (home) => this.rooms.home(home));
+    // Rooms that appear while we are online are new to us: all their messages count as unread.
+    socket.on('room-created', (room) => {
+      if (this.rooms.created(room)) this.unread.seedNew(room.name);
+    });
     socket.on('previous-messages', (messages) => this.#onPreviousMessages(messages));
     socket.on('chat-message', (message) => this.#onChatMessage(message));
     socket.on('onlineUsers', (count) => this.presence.setCount(Number(count)));
@@ -299,6 +310,7 @@ export class ChatApp {
     this.chrome.setComposerEnabled(true);
     this.chrome.setRoomCount(Number(ack.count));
     this.unread.markRead(room, Math.max(Number(ack.latestSeq) || 0, this.messages.lastSeq));
+    this.rooms.joined(room);
     this.rooms.setUnread(room, 0);
     this.older.update();
     if (since !== undefined && ack.recovered === false) this.banner.notice(NOT_RECOVERED);
@@ -328,15 +340,6 @@ export class ChatApp {
     this.chrome.notify(joinError(ack, room));
   }
 
-  /** @param {import('./types.js').Room[]} rooms */
-  #onUpdateRooms(rooms) {
-    if (!Array.isArray(rooms)) return;
-    const added = this.rooms.render(rooms);
-    // Rooms that appear while we are online are new to us: all their messages count as unread.
-    if (this.#roomsSeeded) for (const name of added) this.unread.seedNew(name);
-    this.#roomsSeeded = true;
-  }
-
   /** @param {import('./types.js').RoomUsers} event */
   #onRoomUsers(event) {
     if (!isObject(event) || typeof event.room !== 'string') return;
@@ -345,10 +348,10 @@ export class ChatApp {
     if (event.room === this.room) this.chrome.setRoomCount(count);
   }
 
-  /** Unread badges and member counts for every room (events only cover the current room). */
+  /** Unread badges and member counts for the rooms shown (events only cover the current room). */
   async #pollStats() {
     if (!this.socket.connected) return;
-    const ack = await ask(this.socket, 'room-stats');
+    const ack = await ask(this.socket, 'room-stats', { rooms: this.rooms.shownNames() });
     if (!ack?.success || !Array.isArray(ack.rooms)) return;
     for (const stats of ack.rooms) {
       if (!isObject(stats) || typeof stats.name !== 'string') continue;

@@ -11,7 +11,8 @@ const RECONNECT_MAX_MS = 30_000;
 export function connectSocket() {
   // chat.js checks that the Socket.IO client script loaded before it starts the app.
   if (!io) throw new Error('The Socket.IO client is not loaded');
-  return io({ transports: ['websocket', 'polling'], tryAllTransports: true });
+  // `directory`: the server sends this page's rooms and a directory page, never the whole list.
+  return io({ transports: ['websocket', 'polling'], tryAllTransports: true, auth: { directory: true } });
 }
 
 /**

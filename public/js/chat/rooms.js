@@ -1,9 +1,18 @@
 import { el } from '../lib/dom.js';
 
 /** @typedef {import('./types.js').Room} Room */
+/** @typedef {import('./types.js').RoomPage} RoomPage */
+/** @typedef {import('./types.js').RoomsHome} RoomsHome */
+/** @typedef {import('./types.js').Answer<'list-rooms'>} ListAnswer */
+
+/** Typing in the search box asks the server once the typing pauses this long. */
+const SEARCH_DELAY_MS = 250;
+/** `room-stats` counts at most this many rooms (ROOM_STATS_MAX in src/protocol.ts). */
+const STATS_MAX = 100;
 
 /**
  * @typedef {object} RoomItem
+ * @property {Room} room
  * @property {HTMLLIElement} item
  * @property {HTMLButtonElement} button
  * @property {HTMLElement} members
@@ -12,7 +21,7 @@ import { el } from '../lib/dom.js';
  * @property {number} unread
  */
 
-/** The sidebar's room list: one button per room with its member count and unread badge. */
+/** A list of room buttons with member counts and unread badges (one per list in the sidebar). */
 export class RoomList {
   /** @type {Map<string, RoomItem>} */
   #items = new Map();
@@ -20,7 +29,7 @@ export class RoomList {
   #active = null;
 
   /**
-   * @param {HTMLElement} list  #room-list
+   * @param {HTMLElement} list  a ul
    * @param {(room: string) => void} onSelect
    */
   constructor(list, onSelect) {
@@ -37,30 +46,72 @@ export class RoomList {
     return this.#items.has(name);
   }
 
+  /** @param {string} name */
+  get(name) {
+    return this.#items.get(name)?.room;
+  }
+
+  /** Names in display order. */
+  names() {
+    return [...this.#items.keys()];
+  }
+
   /**
-   * Replaces the list with `rooms` (oldest first), keeping counts and badges of known rooms.
+   * Replaces the list with `rooms` (in that order), keeping counts and badges of known rooms.
    * @param {Room[]} rooms
-   * @returns {string[]} names that were not listed before
    */
   render(rooms) {
-    /** @type {string[]} */
-    const added = [];
     /** @type {Map<string, RoomItem>} */
     const next = new Map();
     for (const room of rooms) {
-      if (typeof room?.name !== 'string') continue;
-      let item = this.#items.get(room.name);
-      if (!item) {
-        item = createItem(room);
-        added.push(room.name);
-      }
-      item.button.title = room.createdBy ? `Created by ${room.createdBy}` : '';
-      next.set(room.name, item);
+      if (typeof room?.name !== 'string' || next.has(room.name)) continue;
+      next.set(room.name, this.#items.get(room.name) ?? createItem(room));
     }
     this.#items = next;
     this.list.replaceChildren(...[...next.values()].map((item) => item.item));
     this.setActive(this.#active);
-    return added;
+  }
+
+  /**
+   * Adds rooms after the ones shown (a further page); rooms already shown are skipped.
+   * @param {Room[]} rooms
+   */
+  append(rooms) {
+    for (const room of rooms) {
+      if (typeof room?.name !== 'string' || this.#items.has(room.name)) continue;
+      const item = createItem(room);
+      this.#items.set(room.name, item);
+      this.list.append(item.item);
+    }
+    this.setActive(this.#active);
+  }
+
+  /**
+   * Adds one room at the top, or where it sorts by name (ordering of the directory, approximately).
+   * @param {Room} room
+   * @param {'top' | 'sorted'} where
+   * @returns {boolean} whether it was new here
+   */
+  insert(room, where) {
+    if (typeof room?.name !== 'string' || this.#items.has(room.name)) return false;
+    const item = createItem(room);
+    const key = sortKey(room.name);
+    const before =
+      where === 'top'
+        ? this.#items.values().next().value
+        : [...this.#items.values()].find((other) => sortKey(other.room.name) > key);
+    this.list.insertBefore(item.item, before?.item ?? null);
+    this.#items.set(room.name, item);
+    this.setActive(this.#active);
+    return true;
+  }
+
+  /** @param {string} name */
+  remove(name) {
+    const item = this.#items.get(name);
+    if (!item) return;
+    item.item.remove();
+    this.#items.delete(name);
   }
 
   /**
@@ -102,12 +153,172 @@ export class RoomList {
   }
 }
 
+/**
+ * The sidebar's rooms: "Your rooms" (joined or created, newest first, from `rooms-home`) above the
+ * directory (every other room, a page at a time, searchable by name). Neither is ever the whole
+ * room list: the directory grows by "Load more" and by `room-created`.
+ */
+export class RoomsSidebar {
+  /** Search text the directory shows ('' = everything). */
+  #q = '';
+  /** Cursor of the directory's next page; null when everything matching is shown. */
+  /** @type {string | null} */
+  #next = null;
+  /** Bumped by every new directory query: answers to older ones are dropped. */
+  #token = 0;
+  #timer = 0;
+
+  /**
+   * @param {object} deps
+   * @param {HTMLElement} deps.mineList       #room-list
+   * @param {HTMLElement} deps.directoryList  #directory-list
+   * @param {HTMLInputElement} deps.search    #room-search
+   * @param {HTMLButtonElement} deps.more     #directory-more
+   * @param {HTMLElement} deps.status         #directory-status
+   * @param {(query: { q?: string, cursor?: string }) => Promise<ListAnswer>} deps.listRooms
+   * @param {(room: string) => void} deps.onSelect
+   */
+  constructor({ mineList, directoryList, search, more, status, listRooms, onSelect }) {
+    this.mine = new RoomList(mineList, onSelect);
+    this.directory = new RoomList(directoryList, onSelect);
+    this.search = search;
+    this.more = more;
+    this.status = status;
+    this.listRooms = listRooms;
+    search.addEventListener('input', () => {
+      window.clearTimeout(this.#timer);
+      this.#timer = window.setTimeout(() => this.#query(search.value.trim(), undefined), SEARCH_DELAY_MS);
+    });
+    more.addEventListener('click', () => {
+      if (this.#next !== null) this.#query(this.#q, this.#next);
+    });
+  }
+
+  /**
+   * The connect push: own rooms and the directory's first page (a search in progress is re-run).
+   * @param {RoomsHome} home
+   */
+  home(home) {
+    if (!home || !Array.isArray(home.mine) || !home.directory) return;
+    this.mine.render(home.mine);
+    if (this.#q !== '') {
+      this.#query(this.#q, undefined);
+      return;
+    }
+    this.#token++;
+    this.#showPage(home.directory, false);
+  }
+
+  /**
+   * A room created anywhere: shown in the directory when it matches the search.
+   * @param {Room} room
+   * @returns {boolean} whether it is new to this page
+   */
+  created(room) {
+    if (typeof room?.name !== 'string' || this.mine.has(room.name)) return false;
+    if (this.#q !== '' && !sortKey(room.name).startsWith(sortKey(this.#q))) return false;
+    const added = this.directory.insert(room, 'sorted');
+    this.#updateStatus();
+    return added;
+  }
+
+  /**
+   * Joined (or created): the room moves to the top of "Your rooms".
+   * @param {string} name
+   */
+  joined(name) {
+    if (this.mine.names()[0] === name) return;
+    const room = this.mine.get(name) ?? this.directory.get(name) ?? { name, createdBy: '', createdAt: '' };
+    this.mine.remove(name);
+    this.directory.remove(name);
+    this.mine.insert(room, 'top');
+    this.#updateStatus();
+  }
+
+  /** Rooms shown, for `room-stats` (at most its limit, own rooms first). */
+  shownNames() {
+    return [...this.mine.names(), ...this.directory.names()].slice(0, STATS_MAX);
+  }
+
+  /** @param {string | null} name */
+  setActive(name) {
+    this.mine.setActive(name);
+    this.directory.setActive(name);
+  }
+
+  /**
+   * @param {string} name
+   * @param {number} count
+   */
+  setMembers(name, count) {
+    this.mine.setMembers(name, count);
+    this.directory.setMembers(name, count);
+  }
+
+  /**
+   * @param {string} name
+   * @param {number} count
+   */
+  setUnread(name, count) {
+    this.mine.setUnread(name, count);
+    this.directory.setUnread(name, count);
+  }
+
+  /**
+   * Asks for a directory page: a new search (`cursor` undefined) or the next page of this one.
+   * @param {string} q
+   * @param {string | undefined} cursor
+   */
+  async #query(q, cursor) {
+    const token = ++this.#token;
+    this.#q = q;
+    this.more.disabled = true;
+    const answer = await this.listRooms({ ...(q ? { q } : {}), ...(cursor ? { cursor } : {}) });
+    if (token !== this.#token) return;
+    this.more.disabled = false;
+    if (!answer.success) {
+      this.status.textContent = 'Could not load rooms; try again.';
+      this.more.hidden = cursor === undefined;
+      return;
+    }
+    this.#showPage(answer, cursor !== undefined);
+  }
+
+  /**
+   * @param {RoomPage} page
+   * @param {boolean} append
+   */
+  #showPage(page, append) {
+    const rooms = (Array.isArray(page.rooms) ? page.rooms : []).filter((r) => !this.mine.has(r?.name));
+    if (append) this.directory.append(rooms);
+    else this.directory.render(rooms);
+    this.#next = typeof page.next === 'string' ? page.next : null;
+    this.more.hidden = this.#next === null;
+    this.#updateStatus();
+  }
+
+  #updateStatus() {
+    const empty = this.directory.names().length === 0 && this.#next === null;
+    this.status.textContent = !empty
+      ? ''
+      : this.#q
+        ? `No other rooms match “${this.#q}”.`
+        : 'No other rooms yet.';
+  }
+}
+
+/** @param {string} name */
+function sortKey(name) {
+  return name.normalize('NFKC').toLowerCase();
+}
+
 /** @param {Room} room */
 function createItem(room) {
   const item = /** @type {HTMLLIElement} */ (el('li'));
   const button = /** @type {HTMLButtonElement} */ (
     el('button', { className: 'room-button', attrs: { type: 'button', 'data-room': room.name } })
   );
+  button.title = room.createdBy ? `Created by ${room.createdBy}` : '';
   const members = el('span', { className: 'room-members', attrs: { 'aria-hidden': 'true' } });
   members.hidden = true;
   const badge = el('span', { className: 'unread-badge', text: '0', attrs: { 'aria-hidden': 'true' } });
@@ -115,7 +326,7 @@ function createItem(room) {
   button.append(el('span', { className: 'room-name', text: room.name }), members, badge);
   item.append(button);
   /** @type {RoomItem} */
-  const roomItem = { item, button, members, badge, memberCount: null, unread: 0 };
+  const roomItem = { room, item, button, members, badge, memberCount: null, unread: 0 };
   updateLabel(room.name, roomItem);
   return roomItem;
 }

@@ -3,6 +3,8 @@
  * imports: nothing here exists at run time.
  *
  * @typedef {import('../../../src/protocol.js').Room} Room
+ * @typedef {import('../../../src/protocol.js').RoomPage} RoomPage
+ * @typedef {import('../../../src/protocol.js').RoomsHome} RoomsHome
  * @typedef {import('../../../src/protocol.js').Message} Message
  * @typedef {import('../../../src/protocol.js').Fail} Fail
  * @typedef {import('../../../src/protocol.js').RoomUsers} RoomUsers

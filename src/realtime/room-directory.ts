@@ -1,0 +1,94 @@
+import type { Logger } from '../logger.js';
+import {
+  LEGACY_ROOMS_MAX,
+  parse,
+  ROOM_PAGE_DEFAULT,
+  roomQuerySchema,
+  type Room,
+  type RoomPage,
+} from '../protocol.js';
+import type { RoomStore } from '../store/rooms.js';
+import type { ChatServer, ChatSocket } from './events.js';
+
+/** Socket.IO rooms of the two kinds of clients: those that speak the directory, and the others. */
+const DIRECTORY_SOCKETS = 'rooms:directory';
+const LEGACY_SOCKETS = 'rooms:full-list';
+
+/** What a connect reads, kept in process: the directory's first page and the newest rooms. */
+interface Snapshot {
+  firstPage: RoomPage;
+  newest: Room[];
+}
+
+export type RoomDirectory = ReturnType<typeof createRoomDirectory>;
+
+/**
+ * The room list as sockets see it. A connect costs no room reads in Redis beyond the user's own
+ * rooms (capped): the directory's first page and the newest rooms come from an in-process snapshot,
+ * dropped on every creation here and, over the adapter's serverSideEmit (`rooms-changed`), on every
+ * other instance, then reloaded once (O(log n + page)) by the next reader.
+ * A creation reaches directory clients as one `room-created` Room; clients of the original protocol
+ * get the newest LEGACY_ROOMS_MAX rooms in `update-rooms` (protocol.md).
+ */
+export function createRoomDirectory(deps: { io: ChatServer; rooms: RoomStore; log: Logger }) {
+  const { io, rooms } = deps;
+  let snapshot: Promise<Snapshot> | undefined;
+
+  function read(): Promise<Snapshot> {
+    if (snapshot) return snapshot;
+    const loading = Promise.all([rooms.page('', '', ROOM_PAGE_DEFAULT), rooms.newest(LEGACY_ROOMS_MAX)]).then(
+      ([firstPage, newest]) => ({ firstPage, newest }),
+    );
+    snapshot = loading;
+    // A failed load is not kept: the next reader retries.
+    loading.catch(() => {
+      if (snapshot === loading) snapshot = undefined;
+    });
+    return loading;
+  }
+
+  /** Drops the snapshot; a load already under way is not kept either (it may predate the change). */
+  function invalidate(): void {
+    snapshot = undefined;
+  }
+
+  return {
+    invalidate,
+
+    /**
+     * The connect push: `rooms-home` (own rooms + first page) to a directory client, the bounded
+     * `update-rooms` to the others. Joins the socket to its kind's broadcast room first, so a
+     * creation during the reads is not missed.
+     */
+    async greet(socket: ChatSocket): Promise<void> {
+      if (socket.data.directory) {
+        await socket.join(DIRECTORY_SOCKETS);
+        const [mine, snap] = await Promise.all([rooms.mine(socket.data.user), read()]);
+        socket.emit('rooms-home', { mine, directory: snap.firstPage });
+        return;
+      }
+      await socket.join(LEGACY_SOCKETS);
+      socket.emit('update-rooms', (await read()).newest);
+    },
+
+    /** Tells every socket in the cluster about `room`, just created here. */
+    async announce(room: Room): Promise<void> {
+      invalidate();
+      io.serverSideEmit('rooms-changed');
+      io.to(DIRECTORY_SOCKETS).emit('room-created', room);
+      io.to(LEGACY_SOCKETS).emit('update-rooms', (await read()).newest);
+    },
+
+    /** One directory page for `list-rooms` / `GET /api/rooms` (raw query, validated here); the first page from the snapshot. */
+    async page(raw: unknown): Promise<RoomPage> {
+      const { q = '', cursor = '', limit } = parse(roomQuerySchema, raw ?? {});
+      if (q.trim() === '' && cursor === '' && limit === ROOM_PAGE_DEFAULT) return (await read()).firstPage;
+      return rooms.page(q.trim(), cursor, limit);
+    },
+
+    /** Names of the newest rooms (what `room-stats` counts when not told which rooms). */
+    async newestNames(): Promise<string[]> {
+      return (await read()).newest.map((r) => r.name);
+    },
+  };
+}
