@@ -12,6 +12,7 @@ import { createChatListeners, onChatDisconnect, type ChatDeps } from './chat-han
 import { CLIENT_EVENTS, type ChatServer, type ChatSocket } from './events.js';
 import { isAllowedOrigin } from './origin.js';
 import { PresenceSync } from './presence-sync.js';
+import { SeqNotices } from './seq-notices.js';
 import { enqueue } from './socket-tasks.js';
 
 type SessionRequest = IncomingMessage & {
@@ -110,6 +111,12 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   );
   await sync.register(0);
   sync.start();
+  // Pub/sub is at-most-once: after the subscriber reconnects (node-redis re-subscribes before it
+  // reports ready) and every SEQ_NOTICE_MS, members learn each room's latest seq (seq-notices.ts).
+  const notices = new SeqNotices(io, deps.messages, log.child({ mod: 'seq-notices' }), config.seqNoticeMs);
+  notices.start();
+  const onResubscribed = () => void notices.notifyAll('resubscribed');
+  redis.sub.on('ready', onResubscribed);
   const chatDeps: ChatDeps = { ...deps, io, sync };
   const chatListeners = createChatListeners(chatDeps);
 
@@ -294,6 +301,8 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     close() {
       closed ??= new Promise<void>((resolve) => {
         sync.stop();
+        notices.stop();
+        redis.sub.off('ready', onResubscribed);
         clearInterval(sweepTimer);
         void io.close(() => resolve());
       });

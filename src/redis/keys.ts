@@ -23,6 +23,12 @@ export function createKeys(prefix: string) {
     roomMessages: (name: string) => `${room(name)}:messages`,
     /** Counter: the room's last message sequence. */
     roomSeq: (name: string) => `${room(name)}:seq`,
+    /**
+     * Hash beside the counter (same slot): `id` (the sequence's epoch), `base` (the counter when this
+     * epoch began), `prev` (the epoch before) and `boot` (the run id of the Redis process that vouches
+     * for the counter). See store/messages.ts.
+     */
+    roomEpoch: (name: string) => `${room(name)}:epoch`,
     /** String with a TTL: the stored message a user's clientId produced, for retries. */
     roomDedupe: (name: string, user: string, clientId: string) => `${room(name)}:dedupe:${user}:${clientId}`,
     /** connect-redis session prefix. */
