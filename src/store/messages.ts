@@ -32,7 +32,8 @@ const storedMessage = z
  *   loss rolls both back together: `base` (the counter when the epoch began) and `prev` tell which
  *   clients of the old epoch are still continuous (those holding at most `base`);
  * - the newest stored message carries its seq: a counter below it (lost or evicted on its own) is
- *   raised to it, so a seq is never handed out twice.
+ *   raised to it and a new epoch starts, so a seq is never handed out twice (checked whenever the
+ *   counter reads 0 or the process changed: a missing counter reads 0).
  * A clean restart also starts an epoch (nothing tells it from a crash); it costs clients nothing,
  * since every seq they hold is at most `base`.
  */
@@ -41,9 +42,11 @@ local function room_epoch(fresh)
   local boot = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') or ''
   local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
   local e = redis.call('HMGET', KEYS[3], 'id', 'boot')
-  if e[1] and e[2] == boot then return e[1], seq end
+  local same = e[1] and e[2] == boot
+  if same and seq > 0 then return e[1], seq end
   local head = redis.call('LINDEX', KEYS[1], 0)
   local top = head and tonumber(string.match(head, '^{"id":"[^"]*","seq":(%d+)')) or 0
+  if same and top <= seq then return e[1], seq end
   if top > seq then
     seq = top
     redis.call('SET', KEYS[2], seq)
