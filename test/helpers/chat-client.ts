@@ -28,6 +28,8 @@ export class ChatClient {
   notRecovered = 0;
   /** ms from each disconnect to the re-join being acknowledged. */
   readonly outages: number[] = [];
+  /** Every message this client sent that the server acknowledged as stored (duplicates too). */
+  readonly acked: Message[] = [];
   /** clientId → text of sends not acknowledged yet. */
   readonly pending = new Map<string, string>();
   room: string | undefined;
@@ -112,7 +114,14 @@ export class ChatClient {
     return emitAck(this.socket, event, ...args);
   }
 
+  /** Joins `room` afresh (another room's seqs and notices are forgotten). */
   async join(room: string): Promise<Ack> {
+    if (room !== this.room) {
+      this.seen.clear();
+      this.live.clear();
+      this.notices.length = 0;
+      this.lastPage = [];
+    }
     this.room = room;
     const ack = await this.emit('join-room', room);
     if (ack.success) {
@@ -129,12 +138,20 @@ export class ChatClient {
     return this.trySend(clientId, text);
   }
 
+  /** Re-sends every unacknowledged message with its clientId (a retry is stored once); true when all went through. */
+  async retryPending(): Promise<boolean> {
+    let ok = true;
+    for (const [clientId, text] of [...this.pending]) ok = (await this.trySend(clientId, text)) && ok;
+    return ok;
+  }
+
   private async trySend(clientId: string, text: string): Promise<boolean> {
     try {
       const ack = await this.emit('message', { text, clientId });
       if (!ack.success) return false;
       this.pending.delete(clientId);
       const message = ack.message as Message;
+      this.acked.push(message);
       if (this.otherEpoch(message.epoch)) void this.catchUp();
       else this.add([message]);
       return true;
