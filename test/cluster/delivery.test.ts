@@ -1,3 +1,5 @@
+import { cpSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryResponse, Message } from '../../src/protocol.js';
@@ -127,11 +129,22 @@ describe('Redis restarts under steady chat through nginx (3 instances, 12 member
     );
   });
 
-  it('a crash (SIGKILL): members converge on what Redis kept and the messages after it, none taken for a repeat', async () => {
+  it('a crash that lost acknowledged writes: members converge on what Redis kept and the messages after it, none taken for a repeat', async () => {
     const room = `Crash ${Date.now()}`;
     await joinAll(room);
+    // A crash that loses acknowledged writes, made deterministic: the data dir of a clean stop comes
+    // back after 1.5 s of chat were acked on top of it (AOF everysec alone loses less, by timing).
+    const data = path.join(cluster.dir, 'redis', 'data');
+    const snapshot = path.join(cluster.dir, 'redis-snapshot');
     const resumedMs = await chatThrough('crash', async () => {
+      await cluster.stopRedis('SIGTERM');
+      cpSync(data, snapshot, { recursive: true });
+      await cluster.startRedis();
+      await eventually(allReady, 'ready before the crash', 30_000);
+      await delay(1500);
       await cluster.stopRedis('SIGKILL');
+      rmSync(data, { recursive: true, force: true });
+      cpSync(snapshot, data, { recursive: true });
       await cluster.startRedis();
     });
     const acked = users.flatMap((u) => u.acked);
@@ -145,11 +158,15 @@ describe('Redis restarts under steady chat through nginx (3 instances, 12 member
     );
     const storedIds = new Set((await storedHistory(room, 50)).map((m) => m.id));
     const lost = acked.filter((m) => !storedIds.has(m.id)).length;
-    for (const u of users) expect(u.liveDuplicates).toBe(0);
+    expect(lost).toBeGreaterThan(0);
+    for (const u of users) {
+      expect(u.liveDuplicates).toBe(0);
+      expect(u.resyncs).toBeGreaterThanOrEqual(1);
+    }
     console.info(
-      `[figures] Redis SIGKILL (AOF everysec): ${acked.length} acked, ${lost} lost by Redis; ` +
+      `[figures] Redis crash losing its last writes: ${acked.length} acked, ${lost} lost by Redis; ` +
         `every member shows the ${stored.length} newest stored, none dropped as a repeat; ` +
-        `${users.reduce((n, u) => n + u.resyncs, 0)} resyncs; chat acked again ${resumedMs} ms after the crash`,
+        `${users.reduce((n, u) => n + u.resyncs, 0)} resyncs; chat acked again ${resumedMs} ms after the fault began (clean stop, 1.5 s of chat, crash)`,
     );
   });
 });
