@@ -4,6 +4,11 @@ import { chatRoomOf, socketRoom, type ChatServer } from './events.js';
 
 /** Rooms read per batch (one script each, sent together; rooms may sit on different slots). */
 const BATCH = 200;
+/**
+ * A failed pass after a re-subscribe is retried this often until one succeeds: the subscriber often
+ * reconnects before the data client does, and waiting for the next period would leave a gap open.
+ */
+const RETRY_MS = 500;
 
 export type NoticeReason = 'period' | 'resubscribed';
 
@@ -17,8 +22,12 @@ export type NoticeReason = 'period' | 'resubscribed';
  */
 export class SeqNotices {
   private timer: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
   private running = false;
   private again = false;
+  /** A re-subscribe is waiting for a pass that succeeds. */
+  private resubscribed = false;
 
   constructor(
     private readonly io: ChatServer,
@@ -28,13 +37,17 @@ export class SeqNotices {
   ) {}
 
   start(): void {
+    this.stopped = false;
     this.timer ??= setInterval(() => void this.notifyAll('period'), this.periodMs);
     this.timer.unref();
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.retry);
     this.timer = undefined;
+    this.retry = undefined;
   }
 
   /** Chat rooms with at least one socket on this instance. */
@@ -50,9 +63,11 @@ export class SeqNotices {
   /**
    * Reads and sends the notices; a call while one runs makes it run once more afterwards (a
    * re-subscribe during a periodic pass must not be folded into reads made before it). Never
-   * rejects: a Redis that is still away is logged and retried by the next trigger.
+   * rejects: a failed pass is logged; after a re-subscribe it is retried every RETRY_MS until one
+   * succeeds, a periodic one waits for the next period.
    */
   async notifyAll(reason: NoticeReason): Promise<number> {
+    if (reason === 'resubscribed') this.resubscribed = true;
     if (this.running) {
       this.again = true;
       return 0;
@@ -64,10 +79,15 @@ export class SeqNotices {
         this.again = false;
         sent = await this.pass();
       } while (this.again);
-      if (reason === 'resubscribed' || sent > 0)
-        this.log.debug({ reason, rooms: sent }, 'room seq notices sent');
+      if (this.resubscribed) this.log.debug({ rooms: sent }, 'room seq notices sent after a re-subscribe');
+      this.resubscribed = false;
     } catch (err) {
-      this.log.warn({ err, reason }, 'room seq notices failed; retrying on the next trigger');
+      this.log.warn({ err: String(err), reason }, 'room seq notices failed; retrying');
+      if (this.resubscribed && !this.stopped) {
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => void this.notifyAll('resubscribed'), RETRY_MS);
+        this.retry.unref();
+      }
     } finally {
       this.running = false;
     }

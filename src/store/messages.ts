@@ -20,6 +20,9 @@ const storedMessage = z
   })
   .pipe(chatMessageSchema);
 
+/** Epochs before the current one a catch-up can still continue from (repeated restarts, bogus `since`s). */
+const EPOCH_CHAIN_MAX = 8;
+
 /**
  * The room sequence's epoch, shared by every script below (KEYS[1] list, KEYS[2] counter, KEYS[3]
  * epoch hash; `fresh` a new random epoch id from the caller). Redis can lose its last writes (a crash
@@ -29,30 +32,50 @@ const storedMessage = z
  *   then can writes be lost; the epoch hash records the run id that vouches for the counter, so the
  *   first script to touch a room under another process starts a new epoch, deterministically;
  * - the epoch hash sits beside the counter in the same slot and is written by the same scripts, so a
- *   loss rolls both back together: `base` (the counter when the epoch began) and `prev` tell which
- *   clients of the old epoch are still continuous (those holding at most `base`);
+ *   loss rolls both back together: its `chain` lists the last epochs with the counter at which each
+ *   ended, so a client of an old epoch is continued when it holds no seq beyond the lowest of those
+ *   counters since its epoch (nothing it holds was lost, as after a clean restart);
  * - the newest stored message carries its seq: a counter below it (lost or evicted on its own) is
  *   raised to it and a new epoch starts, so a seq is never handed out twice (checked whenever the
  *   counter reads 0 or the process changed: a missing counter reads 0).
  * A clean restart also starts an epoch (nothing tells it from a crash); it costs clients nothing,
- * since every seq they hold is at most `base`.
+ * since every seq they hold is at most the counter at the change.
  */
 const EPOCH_LUA = `
+local CHAIN_MAX = ${EPOCH_CHAIN_MAX}
+local function start_epoch(fresh, old, base, boot)
+  local chain = {}
+  if old then chain[1] = old .. ':' .. base end
+  for entry in string.gmatch(redis.call('HGET', KEYS[3], 'chain') or '', '[^,]+') do
+    if #chain >= CHAIN_MAX then break end
+    chain[#chain + 1] = entry
+  end
+  redis.call('HSET', KEYS[3], 'id', fresh, 'boot', boot, 'chain', table.concat(chain, ','))
+  return fresh
+end
 local function room_epoch(fresh)
   local boot = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') or ''
   local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
   local e = redis.call('HMGET', KEYS[3], 'id', 'boot')
   local same = e[1] and e[2] == boot
-  if same and seq > 0 then return e[1], seq end
+  if same and seq > 0 then return e[1], seq, boot end
   local head = redis.call('LINDEX', KEYS[1], 0)
   local top = head and tonumber(string.match(head, '^{"id":"[^"]*","seq":(%d+)')) or 0
-  if same and top <= seq then return e[1], seq end
+  if same and top <= seq then return e[1], seq, boot end
   if top > seq then
     seq = top
     redis.call('SET', KEYS[2], seq)
   end
-  redis.call('HSET', KEYS[3], 'id', fresh, 'base', seq, 'prev', e[1] or '', 'boot', boot)
-  return fresh, seq
+  return start_epoch(fresh, e[1], seq, boot), seq, boot
+end
+local function continued_from(theirs, since)
+  local low
+  for id, base in string.gmatch(redis.call('HGET', KEYS[3], 'chain') or '', '([^:,]+):(%d+)') do
+    base = tonumber(base)
+    if not low or base < low then low = base end
+    if id == theirs then return since <= low end
+  end
+  return false
 end
 `;
 
@@ -86,7 +109,7 @@ return {seq, msg, epoch}
  * ARGV: fresh epoch, mode (`page` | `catchup`), since (-1: none), before (0: none), limit,
  * client epoch ('' : none), page size on a failed catch-up.
  * A catch-up is continuous when `since` is in the current epoch and not beyond the counter, or in
- * the previous epoch and not beyond its `base`. A `since` beyond the counter in the current epoch
+ * an epoch of the chain and not beyond any counter at which an epoch ended since. A `since` beyond the counter in the current epoch
  * proves lost writes the run id did not reveal: a new epoch starts. Clients without an epoch get
  * the old rule (continuous unless beyond the counter). Returns {epoch, latest, kept, continuous
  * (1/0), items}.
@@ -94,7 +117,7 @@ return {seq, msg, epoch}
 const RANGE = new LuaScript(
   'range',
   `${EPOCH_LUA}
-local epoch, latest = room_epoch(ARGV[1])
+local epoch, latest, boot = room_epoch(ARGV[1])
 local len = redis.call('LLEN', KEYS[1])
 local function window(after, before, limit)
   local hi = latest
@@ -116,14 +139,9 @@ if theirs == '' then
   continuous = since <= latest
 elseif theirs == epoch then
   continuous = since <= latest
-  if not continuous then
-    local lost = epoch
-    epoch = ARGV[1]
-    redis.call('HSET', KEYS[3], 'id', epoch, 'base', latest, 'prev', lost)
-  end
+  if not continuous then epoch = start_epoch(ARGV[1], epoch, latest, boot) end
 else
-  local e = redis.call('HMGET', KEYS[3], 'prev', 'base')
-  continuous = theirs == e[1] and since <= tonumber(e[2] or '0')
+  continuous = continued_from(theirs, since)
 end
 if continuous and since + 1 >= latest - len + 1 then
   return {epoch, latest, len, 1, window(since, 0, limit)}

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import type { Message, RoomSeq } from '../../src/protocol.js';
 import { fromAddress } from './http.js';
@@ -7,6 +8,8 @@ import { signUp, uniqueUser } from './users.js';
 
 /** A gap in seq is fetched when it is still open this long after it was seen (senders on different instances overtake each other). */
 const GAP_GRACE_MS = 300;
+const CATCH_UP_RETRY_MS = 300;
+const CATCH_UP_RETRIES = 50;
 
 /**
  * A scripted chat user that behaves like the browser client: re-joins with `since` and `epoch`
@@ -182,11 +185,17 @@ export class ChatClient {
       return this.catchingUp;
     }
     this.catchingUp = (async () => {
-      do {
+      for (let attempt = 0; ; attempt++) {
         this.catchUpAgain = false;
         this.gapFetches++;
-        await this.sync();
-      } while (this.catchUpAgain && this.socket.connected);
+        const ack = await this.sync();
+        // Redis still coming back: try again shortly (like the browser), for up to ~15 s.
+        if (ack?.success === false && ack.code === 'unavailable' && attempt < CATCH_UP_RETRIES) {
+          await delay(CATCH_UP_RETRY_MS);
+          this.catchUpAgain = true;
+        }
+        if (!this.catchUpAgain || !this.socket.connected) break;
+      }
     })().finally(() => (this.catchingUp = undefined));
     return this.catchingUp;
   }

@@ -16,6 +16,7 @@ import {
   type TestApp,
 } from '../helpers/app.js';
 import { ChatClient } from '../helpers/chat-client.js';
+import { until } from '../helpers/poll.js';
 
 /**
  * Delivery guarantees against a real redis-server of this file's own: a Redis that lost its last
@@ -156,6 +157,45 @@ describe('a Redis that lost its last writes', () => {
     const next = await emitAck(socket, 'message', { text: 'three' });
     expect(next).toMatchObject({ success: true, message: { seq: 3 } });
     expect((next.message as Message).epoch).not.toBe(joined.epoch);
+  });
+});
+
+describe('epochs that changed without losing anything', () => {
+  it('continue a client several epochs behind: clean restarts and bogus since values', async () => {
+    const { data, redis: first } = await ownRedis();
+    let redis = first;
+    cleanups.push(() => redis.stop().then(() => undefined));
+    const a = await app('epoch-chain', redis.url);
+    const user = await signUp(a.url);
+    const socket = await connect(a.url, user.cookie);
+    cleanups.push(() => void socket.close());
+    await emitAck(socket, 'create-room', 'Chain room');
+    await emitAck(socket, 'join-room', 'Chain room');
+    await emitAck(socket, 'message', { text: 'one' });
+    const held = (await emitAck(socket, 'message', { text: 'two' })).message as Message;
+    for (let i = 0; i < 2; i++) {
+      await redis.stop();
+      redis = await startRedisServer({ dir: data, appendonly: true, port: redis.port });
+      // A client claiming a seq beyond the counter in the current epoch starts another one.
+      const current = await until(
+        () => emitAck(socket, 'join-room', 'Chain room'),
+        (ack) => ack.success,
+        'a join served after a clean restart',
+        15_000,
+      );
+      const bogus = await emitAck(socket, 'join-room', {
+        room: 'Chain room',
+        since: 99,
+        epoch: current.epoch,
+      });
+      expect(bogus, JSON.stringify(bogus)).toMatchObject({ success: true, recovered: false });
+      expect(bogus.epoch).not.toBe(current.epoch);
+    }
+    const page = nextEvent<Message[]>(socket, 'previous-messages');
+    const caughtUp = await emitAck(socket, 'join-room', { room: 'Chain room', since: 1, epoch: held.epoch });
+    expect(caughtUp).toMatchObject({ success: true, recovered: true, latestSeq: 2 });
+    expect(caughtUp.epoch).not.toBe(held.epoch);
+    expect((await page).map((m) => m.text)).toEqual(['two']);
   });
 });
 

@@ -392,6 +392,13 @@ export class ChatApp {
    */
   #onJoinFailed(room, since, ack) {
     if (ack?.code === 'disconnected') return; // the next connect re-joins
+    if (this.joined && (ack?.code === 'timeout' || ack?.code === 'unavailable')) {
+      // A catch-up on the open connection (Redis still coming back): try again shortly.
+      window.setTimeout(() => {
+        if (this.room === room) this.#catchUp();
+      }, JOIN_RETRY_MS);
+      return;
+    }
     if (ack?.code === 'room_not_found') {
       this.chrome.notify(`The room “${room}” does not exist any more.`);
       this.#exitRoom();
