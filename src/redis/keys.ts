@@ -25,8 +25,8 @@ export function createKeys(prefix: string) {
     roomSeq: (name: string) => `${room(name)}:seq`,
     /**
      * Hash beside the counter (same slot): `id` (the sequence's epoch), `chain` (the epochs before,
-     * each with the counter at which it ended) and `boot` (the run id of the Redis process that
-     * vouches for the counter). See store/messages.ts.
+     * each with the counter at which it ended) and `boot` (the replication id of the Redis primary
+     * that vouches for the counter). See store/messages.ts.
      */
     roomEpoch: (name: string) => `${room(name)}:epoch`,
     /** String with a TTL: the stored message a user's clientId produced, for retries. */
