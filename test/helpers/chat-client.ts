@@ -218,6 +218,7 @@ export class ChatClient {
         this.dropped.push(...[...this.seen.values()].filter((m) => !kept.has(m.id)));
         this.seen.clear();
         this.live.clear();
+        this.notices.length = 0; // seqs of the old epoch
         this.contiguous = latest;
         this.epoch = epoch;
         this.add([...this.lastPage, ...newer]);
