@@ -46,6 +46,7 @@ export const envSchema = z.object({
   PRESENCE_LEASE_MS: int(2_000, 600_000).default(9_000),
   PRESENCE_HEARTBEAT_MS: int(200, 60_000).default(2_000),
   DEDUPE_WINDOW_S: int(10, 7 * 24 * 3600).default(600),
+  SEQ_NOTICE_MS: int(500, 3_600_000).default(30_000),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   SHUTDOWN_TIMEOUT_MS: int(1_000, 120_000).default(10_000),
   DRAIN_WINDOW_MS: int(0, 60_000).default(2_000),
@@ -111,6 +112,8 @@ export interface Config {
   presenceLeaseMs: number;
   presenceHeartbeatMs: number;
   dedupeWindowS: number;
+  /** How often each instance tells its rooms' members the latest {seq, epoch} (seq-notices.ts), ms. */
+  seqNoticeMs: number;
   metricsToken: string | undefined;
   shutdownTimeoutMs: number;
   drainWindowMs: number;
@@ -195,6 +198,7 @@ export function loadConfig(env: RawEnv): Readonly<Config> {
     presenceLeaseMs: e.PRESENCE_LEASE_MS,
     presenceHeartbeatMs: e.PRESENCE_HEARTBEAT_MS,
     dedupeWindowS: e.DEDUPE_WINDOW_S,
+    seqNoticeMs: e.SEQ_NOTICE_MS,
     metricsToken: e.METRICS_TOKEN,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     drainWindowMs: e.DRAIN_WINDOW_MS,

@@ -63,11 +63,21 @@ export const roomNameSchema = z
   .refine((s) => [...s].length <= ROOM_NAME_MAX, `room name must be at most ${ROOM_NAME_MAX} characters`)
   .refine((s) => ROOM_NAME_RE.test(s), "room name may hold letters, digits, spaces and _ . - ' ! ? & ( ) #");
 
+/** A room sequence's epoch: an opaque token the server makes; changes when the counter may have gone back. */
+export const EPOCH_MAX_LENGTH = 64;
+export const epochSchema = z.string().min(1).max(EPOCH_MAX_LENGTH);
+
 export const joinSchema = z.union([
-  roomNameSchema.transform((room) => ({ room, since: undefined as number | undefined })),
+  roomNameSchema.transform((room) => ({
+    room,
+    since: undefined as number | undefined,
+    epoch: undefined as string | undefined,
+  })),
   z.object({
     room: roomNameSchema,
     since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    /** The epoch of the client's `since` (optional: clients without epochs are served as before). */
+    epoch: epochSchema.optional(),
   }),
 ]);
 
@@ -142,6 +152,8 @@ export const chatMessageSchema = z.object({
   id: z.string(),
   /** Per-room sequence, 1, 2, 3, … */
   seq: z.number().int().min(1),
+  /** The room sequence's epoch when it was stored (absent on messages stored before epochs existed). */
+  epoch: z.string().optional(),
   /** The room's name. */
   roomId: z.string(),
   text: z.string(),
@@ -164,6 +176,10 @@ export type RoomUsers = z.infer<typeof roomUsersSchema>;
 export const typingNoticeSchema = z.object({ room: z.string(), user: z.string(), typing: z.boolean() });
 export type TypingNotice = z.infer<typeof typingNoticeSchema>;
 
+/** A room's latest sequence and epoch, told to its members so a missed live message is noticed. */
+export const roomSeqSchema = z.object({ room: z.string(), seq: z.number().int().min(0), epoch: z.string() });
+export type RoomSeq = z.infer<typeof roomSeqSchema>;
+
 /** Payload of each server → client event. */
 export const serverEventSchemas = {
   'update-rooms': z.array(roomSchema),
@@ -174,6 +190,7 @@ export const serverEventSchemas = {
   onlineUsers: z.number().int().min(0),
   'room-users': roomUsersSchema,
   typing: typingNoticeSchema,
+  'room-seq': roomSeqSchema,
 } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
 export const SERVER_EVENTS = Object.keys(serverEventSchemas) as ServerEventName[];
@@ -184,7 +201,13 @@ export const ackSchemas = {
   'join-room': z.object({
     room: z.string(),
     latestSeq: z.number().int().min(0),
-    /** False when Redis no longer kept everything after `since`: the newest page was sent instead. */
+    /** The room sequence's epoch: `latestSeq` and the messages sent count in it. */
+    epoch: z.string(),
+    /**
+     * False when the client must drop what it holds of the room and show the page sent instead:
+     * Redis no longer kept everything after `since`, or `since` lies beyond what survived a loss
+     * of writes (another epoch).
+     */
     recovered: z.boolean(),
     count: z.number().int().min(0),
   }),

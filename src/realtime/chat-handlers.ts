@@ -71,21 +71,23 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
     },
 
     async 'join-room'(socket, [raw]) {
-      const { room: asked, since } = parse(joinSchema, raw);
+      const { room: asked, since, epoch } = parse(joinSchema, raw);
       // By identity: `weekend hiking` joins `Weekend Hiking` (text-rules.ts).
       const room = await rooms.resolve(asked);
       if (!room) throw new AppError('room_not_found', `No room named "${asked}".`);
       // Join before reading history: a message stored in between arrives live or in the history
-      // (or both; clients drop a seq they already hold), never in neither.
+      // (or both; clients drop a seq they already hold), never in neither. A re-join of the room the
+      // socket is in (a client that noticed a gap) only reads history.
       await moveTo(socket, room);
       await rooms.remember(socket.data.user, room);
-      const history = await metrics.time('history', () => messages.catchUp(room, since));
+      const history = await metrics.time('history', () => messages.catchUp(room, since, epoch));
       if (since !== undefined) metrics.catchUps.inc({ recovered: String(history.recovered) });
       socket.emit('previous-messages', history.messages);
       const counts = await presence.counts([room]);
       return {
         room,
         latestSeq: history.latestSeq,
+        epoch: history.epoch,
         recovered: history.recovered,
         count: counts.rooms.get(room) ?? 0,
       };

@@ -13,6 +13,7 @@ import { CLIENT_EVENTS, type ChatServer, type ChatSocket } from './events.js';
 import { isAllowedOrigin } from './origin.js';
 import { PresenceSync } from './presence-sync.js';
 import { createRoomDirectory } from './room-directory.js';
+import { SeqNotices } from './seq-notices.js';
 import { enqueue } from './socket-tasks.js';
 
 type SessionRequest = IncomingMessage & {
@@ -113,6 +114,12 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   sync.start();
   const directory = createRoomDirectory({ io, rooms: deps.rooms, log: log.child({ mod: 'rooms' }) });
   io.on('rooms-changed', () => directory.invalidate());
+  // Pub/sub is at-most-once: after the subscriber reconnects (node-redis re-subscribes before it
+  // reports ready) and every SEQ_NOTICE_MS, members learn each room's latest seq (seq-notices.ts).
+  const notices = new SeqNotices(io, deps.messages, log.child({ mod: 'seq-notices' }), config.seqNoticeMs);
+  notices.start();
+  const onResubscribed = () => void notices.notifyAll('resubscribed');
+  redis.sub.on('ready', onResubscribed);
   const chatDeps: ChatDeps = { ...deps, io, sync, directory };
   const chatListeners = createChatListeners(chatDeps);
 
@@ -298,6 +305,8 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     close() {
       closed ??= new Promise<void>((resolve) => {
         sync.stop();
+        notices.stop();
+        redis.sub.off('ready', onResubscribed);
         clearInterval(sweepTimer);
         void io.close(() => resolve());
       });

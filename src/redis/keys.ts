@@ -32,6 +32,12 @@ export function createKeys(prefix: string) {
     roomMessages: (name: string) => `${room(name)}:messages`,
     /** Counter: the room's last message sequence. */
     roomSeq: (name: string) => `${room(name)}:seq`,
+    /**
+     * Hash beside the counter (same slot): `id` (the sequence's epoch), `chain` (the epochs before,
+     * each with the counter at which it ended) and `boot` (the replication id of the Redis primary
+     * that vouches for the counter). See store/messages.ts.
+     */
+    roomEpoch: (name: string) => `${room(name)}:epoch`,
     /** String with a TTL: the stored message a user's clientId produced, for retries. */
     roomDedupe: (name: string, user: string, clientId: string) => `${room(name)}:dedupe:${user}:${clientId}`,
     /** connect-redis session prefix. */

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { z } from 'zod';
@@ -20,63 +20,180 @@ const storedMessage = z
   })
   .pipe(chatMessageSchema);
 
+/** Epochs before the current one a catch-up can still continue from (repeated restarts, bogus `since`s). */
+const EPOCH_CHAIN_MAX = 8;
+
+/**
+ * The room sequence's epoch, shared by every script below (KEYS[1] list, KEYS[2] counter, KEYS[3]
+ * epoch hash; `fresh` a new random epoch id from the caller). Redis can lose its last writes (a crash
+ * with AOF `everysec`, a failover to a replica that lagged): the counter then restarts below seqs
+ * clients already hold. Which facts survive such a loss decides the design:
+ * - the primary's replication id (`master_replid`, INFO replication) is new on every restart and
+ *   every promotion of a replica, and only then can writes be lost; the epoch hash records the id
+ *   that vouches for the counter, so the first script to touch a room under another primary process
+ *   starts a new epoch, deterministically (INFO replication costs ~3 µs of Redis time per script;
+ *   INFO server's run id would cost ~10);
+ * - the epoch hash sits beside the counter in the same slot and is written by the same scripts, so a
+ *   loss rolls both back together: its `chain` lists the last epochs with the counter at which each
+ *   ended, so a client of an old epoch is continued when it holds no seq beyond the lowest of those
+ *   counters since its epoch (nothing it holds was lost, as after a clean restart);
+ * - the newest stored message carries its seq: a counter below it (lost or evicted on its own) is
+ *   raised to it and a new epoch starts, so a seq is never handed out twice (checked whenever the
+ *   counter reads 0 or the primary changed: a missing counter reads 0).
+ * A clean restart also starts an epoch (nothing tells it from a crash); it costs clients nothing,
+ * since every seq they hold is at most the counter at the change.
+ */
+const EPOCH_LUA = `
+local CHAIN_MAX = ${EPOCH_CHAIN_MAX}
+local function start_epoch(fresh, old, base, boot)
+  local chain = {}
+  if old then chain[1] = old .. ':' .. base end
+  for entry in string.gmatch(redis.call('HGET', KEYS[3], 'chain') or '', '[^,]+') do
+    if #chain >= CHAIN_MAX then break end
+    chain[#chain + 1] = entry
+  end
+  redis.call('HSET', KEYS[3], 'id', fresh, 'boot', boot, 'chain', table.concat(chain, ','))
+  return fresh
+end
+local function room_epoch(fresh)
+  local boot = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)') or ''
+  local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+  local e = redis.call('HMGET', KEYS[3], 'id', 'boot')
+  local same = e[1] and e[2] == boot
+  if same and seq > 0 then return e[1], seq, boot end
+  local head = redis.call('LINDEX', KEYS[1], 0)
+  local top = head and tonumber(string.match(head, '^{"id":"[^"]*","seq":(%d+)')) or 0
+  if same and top <= seq then return e[1], seq, boot end
+  if top > seq then
+    seq = top
+    redis.call('SET', KEYS[2], seq)
+  end
+  return start_epoch(fresh, e[1], seq, boot), seq, boot
+end
+local function continued_from(theirs, since)
+  local low
+  for id, base in string.gmatch(redis.call('HGET', KEYS[3], 'chain') or '', '([^:,]+):(%d+)') do
+    base = tonumber(base)
+    if not low or base < low then low = base end
+    if id == theirs then return since <= low end
+  end
+  return false
+end
+`;
+
 /**
  * Append, sequence, trim and remember the clientId in one round trip. The message JSON arrives
- * split around its `seq` so the script only splices the number in; a repeat of a stored clientId
- * returns the stored message instead of writing a second one.
+ * split around its `seq` so the script only splices the number and the epoch in; a repeat of a stored
+ * clientId returns the stored message instead of writing a second one.
  */
 const APPEND = new LuaScript(
   'append',
-  `
+  `${EPOCH_LUA}
 if ARGV[5] == '1' then
-  local prev = redis.call('GET', KEYS[3])
-  if prev then return {0, prev} end
+  local prev = redis.call('GET', KEYS[4])
+  if prev then return {0, prev, ''} end
 end
+local epoch = room_epoch(ARGV[6])
 local seq = redis.call('INCR', KEYS[2])
-local msg = ARGV[1] .. seq .. ARGV[2]
+local msg = ARGV[1] .. seq .. ',"epoch":"' .. epoch .. '"' .. ARGV[2]
 redis.call('LPUSH', KEYS[1], msg)
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
-if ARGV[5] == '1' then redis.call('SET', KEYS[3], msg, 'EX', ARGV[4]) end
-return {seq, msg}
+if ARGV[5] == '1' then redis.call('SET', KEYS[4], msg, 'EX', ARGV[4]) end
+return {seq, msg, epoch}
 `,
-  /** {seq, message JSON}; seq 0 marks a repeat and carries the stored message. */
-  z.tuple([z.number().int().min(0), z.string()]),
+  /** {seq, message JSON, epoch}; seq 0 marks a repeat and carries the stored message. */
+  z.tuple([z.number().int().min(0), z.string(), z.string()]),
 );
 
 /**
  * A window of the newest-first list by sequence: seq s sits at index latest - s, because every
- * append bumps the counter and pushes in the same script. Returns {latest, length, items}.
+ * append bumps the counter and pushes in the same script.
+ * ARGV: fresh epoch, mode (`page` | `catchup`), since (-1: none), before (0: none), limit,
+ * client epoch ('' : none), page size on a failed catch-up.
+ * A catch-up is continuous when `since` is in the current epoch and not beyond the counter, or in
+ * an epoch of the chain and not beyond any counter at which an epoch ended since. A `since` beyond the counter in the current epoch
+ * proves lost writes the replication id did not reveal: a new epoch starts. Clients without an epoch get
+ * the old rule (continuous unless beyond the counter). Returns {epoch, latest, kept, continuous
+ * (1/0), items}.
  */
 const RANGE = new LuaScript(
   'range',
-  `
-local latest = tonumber(redis.call('GET', KEYS[2]) or '0')
+  `${EPOCH_LUA}
+local epoch, latest, boot = room_epoch(ARGV[1])
 local len = redis.call('LLEN', KEYS[1])
-local hi = latest
-local before = tonumber(ARGV[2])
-if before > 0 and before - 1 < hi then hi = before - 1 end
-local lo = hi - tonumber(ARGV[3]) + 1
-local after = tonumber(ARGV[1])
-if after >= 0 and after + 1 > lo then lo = after + 1 end
-if lo < 1 then lo = 1 end
-local items = {}
-if hi >= lo then items = redis.call('LRANGE', KEYS[1], latest - hi, latest - lo) end
-return {latest, len, items}
+local function window(after, before, limit)
+  local hi = latest
+  if before > 0 and before - 1 < hi then hi = before - 1 end
+  local lo = hi - limit + 1
+  if after >= 0 and after + 1 > lo then lo = after + 1 end
+  if lo < 1 then lo = 1 end
+  if hi < lo then return {} end
+  return redis.call('LRANGE', KEYS[1], latest - hi, latest - lo)
+end
+local since = tonumber(ARGV[3])
+local limit = tonumber(ARGV[5])
+if ARGV[2] == 'page' or since < 0 then
+  return {epoch, latest, len, 1, window(-1, tonumber(ARGV[4]), limit)}
+end
+local theirs = ARGV[6]
+local continuous
+if theirs == '' then
+  continuous = since <= latest
+elseif theirs == epoch then
+  continuous = since <= latest
+  if not continuous then epoch = start_epoch(ARGV[1], epoch, latest, boot) end
+else
+  continuous = continued_from(theirs, since)
+end
+if continuous and since + 1 >= latest - len + 1 then
+  return {epoch, latest, len, 1, window(since, 0, limit)}
+end
+return {epoch, latest, len, 0, window(-1, 0, tonumber(ARGV[7]))}
 `,
-  z.tuple([z.number().int().min(0), z.number().int().min(0), z.array(storedMessage)]),
+  z.tuple([
+    z.string(),
+    z.number().int().min(0),
+    z.number().int().min(0),
+    z.union([z.literal(0), z.literal(1)]),
+    z.array(storedMessage),
+  ]),
 );
+
+/** The room's latest seq and epoch (starting a new epoch when the Redis process changed): {epoch, latest}. */
+const STATE = new LuaScript(
+  'room-state',
+  `${EPOCH_LUA}
+local epoch, latest = room_epoch(ARGV[1])
+return {epoch, latest}
+`,
+  z.tuple([z.string(), z.number().int().min(0)]),
+);
+
+/** A new epoch id: 12 random hex digits (an epoch only has to differ from the ones before it). */
+const freshEpoch = () => randomBytes(6).toString('hex');
 
 export interface HistoryPage {
   /** Newest first. */
   messages: Message[];
   latestSeq: number;
+  /** The room sequence's epoch that `latestSeq` counts in. */
+  epoch: string;
   /** Messages Redis still keeps for the room. */
   kept: number;
 }
 
 export interface CatchUp extends HistoryPage {
-  /** False when more was written since `since` than Redis keeps: the client got the newest page instead. */
+  /**
+   * False when the client's view cannot be continued: more was written since `since` than Redis
+   * keeps, or `since` lies beyond what survived a loss of writes. The newest page came instead.
+   */
   recovered: boolean;
+}
+
+/** A room's latest sequence and its epoch. */
+export interface SeqState {
+  seq: number;
+  epoch: string;
 }
 
 export interface AppendResult {
@@ -91,14 +208,7 @@ export function createMessageStore(
   keys: Keys,
   opts: { historySize: number; historyOnJoin: number; dedupeWindowS: number },
 ) {
-  async function range(room: string, after: number, before: number, limit: number): Promise<HistoryPage> {
-    const [latestSeq, kept, messages] = await RANGE.run(
-      redis,
-      [keys.roomMessages(room), keys.roomSeq(room)],
-      [String(after), String(before), String(limit)],
-    );
-    return { latestSeq, kept, messages };
-  }
+  const roomKeys = (room: string) => [keys.roomMessages(room), keys.roomSeq(room), keys.roomEpoch(room)];
 
   return {
     async append(room: string, sender: string, text: string, clientId?: string): Promise<AppendResult> {
@@ -114,29 +224,64 @@ export function createMessageStore(
       const dedupeKey = clientId
         ? keys.roomDedupe(room, sender.toLowerCase(), clientId)
         : keys.roomDedupe(room, '', '');
-      const [seq, stored] = await APPEND.run(
+      const [seq, stored, epoch] = await APPEND.run(
         redis,
-        [keys.roomMessages(room), keys.roomSeq(room), dedupeKey],
-        [head, tail, String(opts.historySize), String(opts.dedupeWindowS), clientId ? '1' : '0'],
+        [...roomKeys(room), dedupeKey],
+        [
+          head,
+          tail,
+          String(opts.historySize),
+          String(opts.dedupeWindowS),
+          clientId ? '1' : '0',
+          freshEpoch(),
+        ],
       );
       if (seq === 0) return { message: decodeReply('append', storedMessage, stored), duplicate: true };
-      const message: Message = { id, seq, roomId: room, text, sender, timestamp };
+      const message: Message = { id, seq, epoch, roomId: room, text, sender, timestamp };
       if (clientId) message.clientId = clientId;
       return { message, duplicate: false };
     },
 
     /** The newest `limit` messages older than `before` (all when before is undefined). */
-    page(room: string, before: number | undefined, limit: number): Promise<HistoryPage> {
-      return range(room, -1, before ?? 0, limit);
+    async page(room: string, before: number | undefined, limit: number): Promise<HistoryPage> {
+      const [epoch, latestSeq, kept, , messages] = await RANGE.run(redis, roomKeys(room), [
+        freshEpoch(),
+        'page',
+        '-1',
+        String(before ?? 0),
+        String(limit),
+        '',
+        '0',
+      ]);
+      return { epoch, latestSeq, kept, messages };
     },
 
-    /** What a join sends: the newest HISTORY_ON_JOIN, or with `since` everything after it when still kept. */
-    async catchUp(room: string, since: number | undefined): Promise<CatchUp> {
-      if (since === undefined) return { ...(await range(room, -1, 0, opts.historyOnJoin)), recovered: true };
-      const missed = await range(room, since, 0, opts.historySize);
-      const oldestKept = missed.latestSeq - missed.kept + 1;
-      if (since <= missed.latestSeq && since + 1 >= oldestKept) return { ...missed, recovered: true };
-      return { ...(await range(room, -1, 0, opts.historyOnJoin)), recovered: false };
+    /**
+     * What a join sends: the newest HISTORY_ON_JOIN, or with `since` everything after it when still
+     * kept and continuous with the client's `epoch` (see RANGE); otherwise the newest page and
+     * `recovered: false`.
+     */
+    async catchUp(room: string, since: number | undefined, epoch?: string): Promise<CatchUp> {
+      const [current, latestSeq, kept, continuous, messages] = await RANGE.run(redis, roomKeys(room), [
+        freshEpoch(),
+        'catchup',
+        String(since ?? -1),
+        '0',
+        String(since === undefined ? opts.historyOnJoin : opts.historySize),
+        epoch ?? '',
+        String(opts.historyOnJoin),
+      ]);
+      return { epoch: current, latestSeq, kept, messages, recovered: continuous === 1 };
+    },
+
+    /** The latest seq and epoch of each room, one script per room (rooms may sit on different slots). */
+    async states(rooms: readonly string[]): Promise<Map<string, SeqState>> {
+      const replies = await Promise.all(
+        rooms.map((room) => STATE.run(redis, roomKeys(room), [freshEpoch()])),
+      );
+      return new Map(
+        rooms.map((room, i) => [room, { epoch: replies[i]?.[0] ?? '', seq: replies[i]?.[1] ?? 0 }]),
+      );
     },
 
     /** Latest sequence per room, pipelined in one round trip. */

@@ -21,6 +21,7 @@ describe('keys', () => {
       k.userRooms('Alice'),
       k.roomMessages('General'),
       k.roomSeq('General'),
+      k.roomEpoch('General'),
       k.roomDedupe('General', 'bob', 'c1'),
       k.sessions,
       k.presenceOnline,
@@ -39,7 +40,12 @@ describe('keys', () => {
 
   it('keeps one room on one cluster slot', () => {
     const tags = new Set(
-      [k.roomMessages('Gen eral'), k.roomSeq('Gen eral'), k.roomDedupe('Gen eral', 'bob', 'x')].map(hashTag),
+      [
+        k.roomMessages('Gen eral'),
+        k.roomSeq('Gen eral'),
+        k.roomEpoch('Gen eral'),
+        k.roomDedupe('Gen eral', 'bob', 'x'),
+      ].map(hashTag),
     );
     expect([...tags]).toEqual(['Gen eral']);
   });

@@ -25,6 +25,11 @@ const STATS_INTERVAL_MS = 5000;
 const JOIN_RETRY_MS = 2000;
 const ROOM_STORAGE_KEY = 'relay-chat.room';
 const NOT_RECOVERED = 'Some messages could not be recovered while you were offline.';
+/**
+ * A gap in seq still open this long after it was seen is fetched (messages sent through different
+ * instances may overtake each other by a few milliseconds; a lost one never comes).
+ */
+const GAP_GRACE_MS = 1000;
 
 /** Leaves for the sign-in page; `replace` so Back does not return to a signed-out chat. */
 export function goToSignIn() {
@@ -55,6 +60,17 @@ export class ChatApp {
   #joinToken = 0;
   #focusAfterJoin = false;
   #leaving = false;
+  /**
+   * The room sequence's epoch our seqs count in (from the join ack); another one in a message or
+   * notice means Redis lost writes and its counter went back: re-join instead of trusting the seq.
+   * @type {string | undefined}
+   */
+  #epoch = undefined;
+  /** The last previous-messages page of the current room: what a resync shows. @type {unknown[]} */
+  #lastPage = [];
+  /** @type {number | undefined} */
+  #gapTimer = undefined;
+  #catchUpAgain = false;
 
   /** @param {string} me  the signed-in username, from GET /auth/me */
   constructor(me) {
@@ -155,6 +171,7 @@ export class ChatApp {
     socket.on('chat-message', (message) => this.#onChatMessage(message));
     socket.on('onlineUsers', (count) => this.presence.setCount(Number(count)));
     socket.on('room-users', (event) => this.#onRoomUsers(event));
+    socket.on('room-seq', (notice) => this.#onRoomSeq(notice));
     socket.on('typing', (event) => {
       if (isObject(event) && event.room === this.room) this.typingIndicator.update(event);
     });
@@ -256,6 +273,8 @@ export class ChatApp {
     this.joined = false;
     this.#joining = false;
     this.#historyLoaded = false;
+    this.#epoch = undefined;
+    this.#lastPage = [];
     window.sessionStorage.setItem(ROOM_STORAGE_KEY, name);
 
     this.messages.clear();
@@ -297,7 +316,9 @@ export class ChatApp {
     if (room === null) return; // callers join only with a room chosen
     const token = ++this.#joinToken;
     this.#joining = true;
-    const ack = await ask(this.socket, 'join-room', since === undefined ? room : { room, since });
+    const epoch = this.#epoch;
+    const payload = since === undefined ? room : epoch ? { room, since, epoch } : { room, since };
+    const ack = await ask(this.socket, 'join-room', payload);
     if (token !== this.#joinToken || room !== this.room) return;
     this.#joining = false;
     if (!ack?.success) {
@@ -306,6 +327,9 @@ export class ChatApp {
     }
     this.joined = true;
     this.#historyLoaded = true;
+    this.#epoch = typeof ack.epoch === 'string' ? ack.epoch : undefined;
+    // Not continuous with what we show (history gone, or lost by Redis): show the page sent instead.
+    if (since !== undefined && ack.recovered === false) this.#resync();
     this.messages.markJoined(Number(ack.latestSeq) || 0);
     this.chrome.setComposerEnabled(true);
     this.chrome.setRoomCount(Number(ack.count));
@@ -317,6 +341,60 @@ export class ChatApp {
     this.outbox.resendPending(room);
     if (this.#focusAfterJoin) this.ui.messageInput.focus();
     this.#focusAfterJoin = false;
+    if (this.#catchUpAgain) this.#catchUp();
+  }
+
+  /** Replaces the log by the page the server just sent (our unconfirmed messages stay at the bottom). */
+  #resync() {
+    if (!this.room) return;
+    this.messages.clear();
+    for (const entry of this.outbox.forRoom(this.room)) this.messages.addOutgoing(entry);
+    this.#confirmOwn(this.#lastPage);
+    this.messages.add(this.#lastPage);
+    this.older.reset();
+  }
+
+  /**
+   * Fetches what the live stream missed with a `since` re-join on the open connection (a gap in
+   * seq, a room-seq notice beyond what we hold, another epoch). One at a time; asked again meanwhile,
+   * it runs once more when the current one is answered.
+   */
+  #catchUp() {
+    this.#catchUpAgain = false;
+    if (!this.room || !this.socket.connected) return;
+    if (this.#joining) {
+      this.#catchUpAgain = true;
+      return;
+    }
+    if (this.joined) this.#join(this.messages.lastSeq);
+  }
+
+  /**
+   * A gap up to `seq` is fetched if still open after GAP_GRACE_MS.
+   * @param {number} seq
+   */
+  #watchGap(seq) {
+    if (this.#gapTimer !== undefined) return;
+    this.#gapTimer = window.setTimeout(() => {
+      this.#gapTimer = undefined;
+      if (this.messages.lastSeq < seq) this.#catchUp();
+    }, GAP_GRACE_MS);
+  }
+
+  /**
+   * Whether `epoch` (of a message or notice) differs from the one our seqs count in.
+   * @param {unknown} epoch
+   */
+  #otherEpoch(epoch) {
+    return typeof epoch === 'string' && this.#epoch !== undefined && epoch !== this.#epoch;
+  }
+
+  /** @param {unknown} notice  `{room, seq, epoch}`: the room's latest seq, told by the server */
+  #onRoomSeq(notice) {
+    if (!isObject(notice) || notice.room !== this.room || !this.joined) return;
+    const seq = Number(notice.seq);
+    if (this.#otherEpoch(notice.epoch)) this.#catchUp();
+    else if (Number.isFinite(seq) && seq > this.messages.lastSeq) this.#watchGap(seq);
   }
 
   /**
@@ -326,6 +404,13 @@ export class ChatApp {
    */
   #onJoinFailed(room, since, ack) {
     if (ack?.code === 'disconnected') return; // the next connect re-joins
+    if (this.joined && (ack?.code === 'timeout' || ack?.code === 'unavailable')) {
+      // A catch-up on the open connection (Redis still coming back): try again shortly.
+      window.setTimeout(() => {
+        if (this.room === room) this.#catchUp();
+      }, JOIN_RETRY_MS);
+      return;
+    }
     if (ack?.code === 'room_not_found') {
       this.chrome.notify(`The room “${room}” does not exist any more.`);
       this.#exitRoom();
@@ -371,6 +456,7 @@ export class ChatApp {
   #onPreviousMessages(messages) {
     if (!Array.isArray(messages) || !this.room) return;
     const forRoom = messages.filter((message) => isObject(message) && message.roomId === this.room);
+    this.#lastPage = forRoom;
     this.#confirmOwn(forRoom);
     this.messages.add(forRoom);
     this.unread.markRead(this.room, this.messages.lastSeq);
@@ -380,9 +466,14 @@ export class ChatApp {
   /** @param {Message} message */
   #onChatMessage(message) {
     if (!isObject(message) || message.roomId !== this.room) return;
+    if (this.#otherEpoch(message.epoch)) {
+      this.#catchUp(); // its seq may be one we hold from before Redis lost writes
+      return;
+    }
     const wasAtBottom = this.messages.isPinned;
     this.#confirmOwn([message]);
     if (this.messages.add([message]).length === 0) return;
+    if (message.seq > this.messages.lastSeq) this.#watchGap(message.seq); // something below it is missing
     this.typingIndicator.remove(message.sender);
     this.unread.markRead(this.room, message.seq);
     if (!wasAtBottom) this.ui.jumpLatest.hidden = false;
@@ -425,6 +516,10 @@ export class ChatApp {
    */
   #onOwnConfirmed(entry, message) {
     if (entry.room !== this.room) return;
+    if (this.#otherEpoch(message.epoch)) {
+      this.#catchUp(); // the catch-up brings it, and confirms it by its clientId
+      return;
+    }
     this.messages.confirm(message);
     this.unread.markRead(this.room, message.seq);
   }

@@ -1,0 +1,124 @@
+import { cpSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request, startCluster, type TestCluster } from '../helpers/cluster.js';
+import {
+  createRoom,
+  distinctSources,
+  duplicateSeqs,
+  joinRoom,
+  launchBrowser,
+  newUser,
+  pageInstance,
+  register,
+  sendMessage,
+  shownMessages,
+  startFrontDoor,
+  until,
+  waitForMessage,
+  type BrowserUser,
+  type FrontDoor,
+} from './helpers.js';
+
+/**
+ * The browser client repairs what pub/sub lost without a reload: a gap (messages its instance
+ * never got while its subscriber was cut off) is fetched after the room-seq notice, and a Redis that
+ * lost its last writes (new epoch) makes the page resync instead of dropping new messages.
+ */
+
+let cluster: TestCluster;
+let browser: Browser;
+const doors: FrontDoor[] = [];
+let alice: BrowserUser;
+let bob: BrowserUser;
+const room = 'Delivery';
+
+const texts = async (user: BrowserUser) => (await shownMessages(user.page)).map((m) => m.text);
+
+async function allReady(): Promise<boolean> {
+  const all = await Promise.all(cluster.instances.map((i) => request(`${i.url}/readyz`)));
+  return all.every((r) => r.status === 200);
+}
+
+beforeAll(async () => {
+  [cluster, browser] = await Promise.all([startCluster({ instances: 3 }), launchBrowser()]);
+  for (const source of await distinctSources(cluster, 2)) {
+    doors.push(await startFrontDoor(cluster.nginxUrl, source.from));
+  }
+  alice = await newUser(browser, 'alice', doors[0]!);
+  bob = await newUser(browser, 'bob', doors[1]!);
+  await register(alice.page, alice.name);
+  await register(bob.page, bob.name);
+  await createRoom(alice.page, room);
+  await joinRoom(bob.page, room);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(doors.map((door) => door.close()));
+  await cluster?.stop();
+});
+
+describe('the chat page when pub/sub or Redis loses messages', () => {
+  it('shows what its instance missed while pub/sub was down, without a reload, none twice', async () => {
+    await sendMessage(alice.page, 'before');
+    await waitForMessage(bob.page, alice.name, 'before');
+    const bobInstance = await pageInstance(bob.page);
+    expect(bobInstance).not.toBe(await pageInstance(alice.page));
+
+    // Bob's instance loses its subscriber connection and cannot open another for now.
+    const raw = createClient({ url: cluster.redis.url });
+    await raw.connect();
+    try {
+      const list = await raw.clientList();
+      const sub = list.find((c) => c.name === `${bobInstance}-sub`);
+      expect(sub, 'the subscriber connection of bob’s instance').toBeDefined();
+      await raw.configSet('maxclients', String(list.length - 1));
+      await raw.sendCommand(['CLIENT', 'KILL', 'ID', String(sub?.id)]);
+      await sendMessage(alice.page, 'missed 1');
+      await sendMessage(alice.page, 'missed 2');
+      await waitForMessage(alice.page, alice.name, 'missed 2');
+      expect(await texts(bob)).toEqual(['before']);
+    } finally {
+      await raw.configSet('maxclients', '10000');
+      await raw.close();
+    }
+    await waitForMessage(bob.page, alice.name, 'missed 2', 20_000);
+    const shown = await shownMessages(bob.page);
+    expect(shown.map((m) => m.text)).toEqual(['before', 'missed 1', 'missed 2']);
+    expect(duplicateSeqs(shown)).toEqual([]);
+  });
+
+  it('resyncs after Redis lost its last writes and shows the messages that reuse their seqs', async () => {
+    // Deterministic lost writes: the data dir of a clean stop comes back after more was acked.
+    const data = path.join(cluster.dir, 'redis', 'data');
+    const snapshot = path.join(cluster.dir, 'redis-snapshot');
+    await cluster.stopRedis('SIGTERM');
+    cpSync(data, snapshot, { recursive: true });
+    await cluster.startRedis();
+    await until(allReady, Boolean, 'instances ready after the clean restart', 30_000);
+    await sendMessage(alice.page, 'soon lost');
+    const lost = await waitForMessage(bob.page, alice.name, 'soon lost', 20_000);
+
+    await cluster.stopRedis('SIGKILL');
+    rmSync(data, { recursive: true, force: true });
+    cpSync(snapshot, data, { recursive: true });
+    await cluster.startRedis();
+    await until(allReady, Boolean, 'instances ready after the crash', 30_000);
+
+    await sendMessage(alice.page, 'after the crash');
+    const next = await waitForMessage(bob.page, alice.name, 'after the crash', 20_000);
+    expect(next.seq).toBe(lost.seq); // the counter went back: same seq, new epoch, still shown
+    for (const user of [alice, bob]) {
+      const shown = await until(
+        () => shownMessages(user.page),
+        (list) => !list.some((m) => m.text === 'soon lost'),
+        `${user.name}'s page resynced`,
+      );
+      expect(shown.map((m) => m.text)).toEqual(['before', 'missed 1', 'missed 2', 'after the crash']);
+      expect(duplicateSeqs(shown)).toEqual([]);
+    }
+  });
+});
