@@ -11,7 +11,13 @@ import {
   ROOM_NAME_MAX,
   SOCKET_PACKET_MAX_BYTES,
   USERNAME_RE,
+  credentialsSchema,
+  joinSchema,
+  messageSchema,
+  roomNameSchema,
+  usernameSchema,
 } from '../../src/protocol.js';
+import { nameIdentity } from '../../src/text-rules.js';
 
 /**
  * The one place the fuzzer learns the server's limits, codes and shapes: everything is imported from the
@@ -28,6 +34,11 @@ export {
   SESSION_COOKIE,
   USERNAME_RE,
 };
+/**
+ * The protocol's own schemas and the name identity rule: an oracle states what the server must
+ * store or answer by running the server's rule on what was sent (never a copy of the rule).
+ */
+export { credentialsSchema, joinSchema, messageSchema, nameIdentity, roomNameSchema, usernameSchema };
 export type { ErrorCode };
 /** The protocol's Message shape. */
 export type { Message } from '../../src/protocol.js';

@@ -3,7 +3,7 @@ import { signUp } from '../helpers/app.js';
 import type { TestCluster } from '../helpers/cluster.js';
 import { addressAwayFromFirst, clusterProblems, prepareFuzzWorld } from '../helpers/fuzz.js';
 import { allDelivered, bystanderProblems, chat, startBystander } from './drivers/bystanders.js';
-import { openSocket } from './drivers/connection.js';
+import { connect } from '../helpers/socket.js';
 import { httpProperty } from './drivers/http.js';
 import { rawPacketsProperty, socketEventsProperty } from './drivers/socket.js';
 import type { Member } from './drivers/unicode.js';
@@ -125,7 +125,7 @@ export async function members(cluster: TestCluster, tag: string, room: string): 
   const out: Member[] = [];
   for (const i of [0, 1, 2]) {
     const user = await signUp(cluster.url(i), `fz_${tag}_m${i}`, 'fuzz-password-1');
-    const socket = await openSocket(cluster.url(i), user.cookie);
+    const socket = await connect(cluster.url(i), user.cookie);
     out.push({ ...user, socket, url: cluster.url(i) });
   }
   const creator = out[0];

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { SocketContext } from '../fuzz/arbitraries/socket-events.js';
 import type { HttpContext, Target } from '../fuzz/arbitraries/http.js';
-import { FuzzConnection, openSocket, type ConnectionPlan } from '../fuzz/drivers/connection.js';
+import { FuzzConnection, type ConnectionPlan } from '../fuzz/drivers/connection.js';
+import { connect } from './socket.js';
 import { signUp } from './app.js';
 import { request, type TestCluster } from './cluster.js';
 
@@ -53,7 +54,7 @@ export async function prepareFuzzWorld(
     bystanderRoom,
   ];
   const setup = await signUp(cluster.url(0), `fz_setup_${tag}`, PASSWORD);
-  const setupSocket = await openSocket(cluster.url(0), setup.cookie);
+  const setupSocket = await connect(cluster.url(0), setup.cookie);
   try {
     for (const r of rooms) {
       const a = (await setupSocket.timeout(5000).emitWithAck('create-room', r)) as { success?: boolean };

@@ -3,7 +3,7 @@ import type { Socket } from 'socket.io-client';
 import type { Message } from '../limits.js';
 import { isRecord } from '../oracles/ack.js';
 import { preview } from '../wire.js';
-import { openSocket } from './connection.js';
+import { connect } from '../../helpers/socket.js';
 
 /**
  * Two users on different instances who chat in one room through the whole fuzz run: every message
@@ -28,7 +28,7 @@ export async function startBystander(
   room: string,
   from?: string,
 ): Promise<Bystander> {
-  const socket = await openSocket(url, cookie, { from });
+  const socket = await connect(url, cookie, { from });
   const b: Bystander = {
     name,
     socket,

@@ -1,28 +1,6 @@
-import { io as ioClient, type Socket } from 'socket.io-client';
-import { fromAddress } from '../../helpers/cluster.js';
+import type { Socket } from 'socket.io-client';
+import { connect } from '../../helpers/socket.js';
 import type { Tally } from '../figures.js';
-
-/** Opens a signed-in Socket.IO connection (no automatic reconnection); rejects with the connect_error. */
-export function openSocket(
-  url: string,
-  cookie: string,
-  opts: { from?: string; polling?: boolean } = {},
-): Promise<Socket> {
-  const socket = ioClient(url, {
-    transports: opts.polling === true ? ['polling'] : ['websocket'],
-    extraHeaders: { cookie },
-    reconnection: false,
-    forceNew: true,
-    ...(opts.from === undefined ? {} : fromAddress(opts.from)),
-  });
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (err) => {
-      socket.close();
-      reject(err);
-    });
-  });
-}
 
 export interface ConnectionPlan {
   label: string;
@@ -53,7 +31,7 @@ export class FuzzConnection {
     this.socket?.close();
     this.socket = undefined;
     try {
-      this.socket = await openSocket(this.plan.url, this.plan.cookie, {
+      this.socket = await connect(this.plan.url, this.plan.cookie, {
         from: this.plan.from,
         polling: this.plan.polling,
       });

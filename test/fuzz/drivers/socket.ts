@@ -1,3 +1,4 @@
+import type fc from 'fast-check';
 import type { Socket } from 'socket.io-client';
 import type { RawFrames } from '../arbitraries/raw-packets.js';
 import { rawPacket } from '../arbitraries/raw-packets.js';
@@ -89,11 +90,16 @@ export interface SocketFuzzOptions {
   runs: number;
 }
 
-/** The event property on every connection side by side; each worker is its own property. */
-export async function socketEventsProperty(
+/**
+ * One property per connection, side by side (`<name>/<k>`), the runs split over them: each worker's
+ * cases run on its own connection, so a case that costs one connection costs no other case.
+ */
+async function perConnection<T>(
   o: SocketFuzzOptions,
+  arb: fc.Arbitrary<T>,
+  fire: (conn: FuzzConnection, value: T, tally: Tally) => Promise<string[]>,
+  where: (conn: FuzzConnection, value: T) => string,
 ): Promise<{ outcomes: PropertyOutcome[]; tally: Tally }> {
-  const arb = socketCase(o.ctx);
   const tallies = o.connections.map(() => new Tally());
   const outcomes = await Promise.all(
     o.connections.map((conn, k) => {
@@ -102,12 +108,24 @@ export async function socketEventsProperty(
         o.env,
         `${o.name}/${k}`,
         arb,
-        async (c) => holds(await fireCase(conn, c, tally), `${conn.plan.label} ${c.event} (${c.mode})`),
+        async (v) => holds(await fire(conn, v, tally), where(conn, v)),
         { numRuns: Math.ceil(o.runs / o.connections.length) },
       );
     }),
   );
   return { outcomes, tally: Tally.merge(tallies) };
+}
+
+/** The event property on every connection side by side; each worker is its own property. */
+export function socketEventsProperty(
+  o: SocketFuzzOptions,
+): Promise<{ outcomes: PropertyOutcome[]; tally: Tally }> {
+  return perConnection(
+    o,
+    socketCase(o.ctx),
+    fireCase,
+    (conn, c) => `${conn.plan.label} ${c.event} (${c.mode})`,
+  );
 }
 
 /** One raw case on `conn`. */
@@ -169,22 +187,13 @@ async function fireRaw(conn: FuzzConnection, frames: RawFrames, tally: Tally): P
 }
 
 /** The raw-packet property on each lane connection side by side. */
-export async function rawPacketsProperty(
+export function rawPacketsProperty(
   o: SocketFuzzOptions,
 ): Promise<{ outcomes: PropertyOutcome[]; tally: Tally }> {
-  const tallies = o.connections.map(() => new Tally());
-  const outcomes = await Promise.all(
-    o.connections.map((conn, k) => {
-      const tally = tallies[k] ?? new Tally();
-      return checkProperty(
-        o.env,
-        `${o.name}/${k}`,
-        rawPacket,
-        async (frames) =>
-          holds(await fireRaw(conn, frames, tally), `${conn.plan.label} raw ${preview(frames, 120)}`),
-        { numRuns: Math.ceil(o.runs / o.connections.length) },
-      );
-    }),
+  return perConnection(
+    o,
+    rawPacket,
+    fireRaw,
+    (conn, frames) => `${conn.plan.label} raw ${preview(frames, 120)}`,
   );
-  return { outcomes, tally: Tally.merge(tallies) };
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { Socket } from 'socket.io-client';
-import type { Message } from '../limits.js';
+import { nameIdentity, type Message } from '../limits.js';
 import { FIELD_NAMES, FIELD_TEXTS, lookalikePair, unicodeText, visible } from '../arbitraries/unicode.js';
 import { Tally } from '../figures.js';
-import { checkAck, isRecord } from '../oracles/ack.js';
+import { checkAck, expectedRoomName, isRecord } from '../oracles/ack.js';
 import { checkHttp, parseJson } from '../oracles/http.js';
 import { checkProperty, holds, type FuzzEnv, type PropertyOutcome } from '../runner.js';
 import { preview } from '../wire.js';
@@ -15,8 +15,9 @@ import { sendHttp } from './http.js';
  * the server answers is a success or a known code; what it accepted reads the same everywhere: a
  * message's text in the ack, live on another instance, in history and in a catch-up on a third; a room's name in the ack,
  * the room list on another instance, and a join from there; a username in the register answer,
- * /auth/me and a sign-in on other instances. Everything is compared with what the server answered,
- * not with what was sent, so canonicalizing at the edge (lone surrogates replaced) is allowed.
+ * /auth/me and a sign-in on other instances. The ack itself must hold what the protocol's schema
+ * makes of what was sent (checkAck: canonical text, display name); every other view is compared
+ * with the ack. Names are unique by identity: a lookalike of an existing room is `room_exists`.
  */
 
 export interface Member {
@@ -142,15 +143,19 @@ export interface NameOptions {
   runs: number;
 }
 
-/** Creates a room and checks what became of it; returns the accepted display name, if any. */
-async function createAndCheck(o: NameOptions, name: string, tally: Tally): Promise<string | undefined> {
+/** Creates a room and checks what became of it; returns the ack's code and the accepted display name. */
+async function createAndCheck(
+  o: NameOptions,
+  name: string,
+  tally: Tally,
+): Promise<{ code: string; display?: string }> {
   const answer = await ack(o.creator.socket, 'create-room', name);
   tally.add('payloads');
   tally.add('acks');
   const verdict = checkAck(o.creator.username, { event: 'create-room', args: [name], mode: 'ack' }, answer);
   tally.add(`code:${verdict.code}`);
   holds(verdict.problems, 'create-room ack');
-  if (verdict.code !== 'ok' || !isRecord(answer) || !isRecord(answer.room)) return undefined;
+  if (verdict.code !== 'ok' || !isRecord(answer) || !isRecord(answer.room)) return { code: verdict.code };
   const display = String(answer.room.name);
   const problems: string[] = [];
   const req = { method: 'GET', path: '/api/rooms', target: 1 as const, headers: { cookie: o.other.cookie } };
@@ -174,7 +179,7 @@ async function createAndCheck(o: NameOptions, name: string, tally: Tally): Promi
   tally.add('acks');
   if (!isRecord(again) || again.code !== 'room_exists') problems.push(`created twice: ${preview(again)}`);
   holds(problems, `room ${preview(display)}`);
-  return display;
+  return { code: verdict.code, display };
 }
 
 /** Room names: one at a time, then pairs that look alike (two accepted rooms never show the same name). */
@@ -184,7 +189,7 @@ export async function nameProperties(o: NameOptions): Promise<{ outcomes: Proper
     o.env,
     o.name,
     unicodeText(10),
-    async (name) => void (await createAndCheck(o, `${name}`, tally)),
+    async (name) => void (await createAndCheck(o, name, tally)),
     { numRuns: o.runs, examples: [...FIELD_NAMES] },
   );
   const base = fc.tuple(visible, unicodeText(4)).map(([v, u]) => `${v} ${u}`.trim());
@@ -195,7 +200,18 @@ export async function nameProperties(o: NameOptions): Promise<{ outcomes: Proper
     async ([first, second]) => {
       const a = await createAndCheck(o, first, tally);
       const b = await createAndCheck(o, second, tally);
-      if (a !== undefined && b !== undefined && a === b) throw new Error(`two rooms named ${preview(a)}`);
+      if (a.display !== undefined && a.display === b.display)
+        throw new Error(`two rooms named ${preview(a.display)}`);
+      // Once a room has the first name's identity (created now or before), the second is room_exists.
+      const [nameA, nameB] = [expectedRoomName(first), expectedRoomName(second)];
+      if (
+        (a.code === 'ok' || a.code === 'room_exists') &&
+        nameA !== undefined &&
+        nameB !== undefined &&
+        nameIdentity(nameA) === nameIdentity(nameB) &&
+        b.code !== 'room_exists'
+      )
+        throw new Error(`${preview(second)} answered ${b.code}, though ${preview(first)} has its identity`);
     },
     { numRuns: Math.ceil(o.runs / 2), examples: [['Weekend Hiking', 'WEEKEND HIKING'] as [string, string]] },
   );

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { lookalikePair, unicodeText } from '../arbitraries/unicode.js';
 import type { Target } from '../arbitraries/http.js';
 import { Tally } from '../figures.js';
+import { nameIdentity, usernameSchema } from '../limits.js';
 import { isRecord } from '../oracles/ack.js';
 import { checkHttp, parseJson, type Answer, type SentRequest } from '../oracles/http.js';
 import { checkProperty, holds, type FuzzEnv, type PropertyOutcome } from '../runner.js';
@@ -40,16 +41,21 @@ export async function usernameProperty(
     body: Buffer.from(JSON.stringify(body)),
   });
 
-  const register = async (username: string): Promise<void> => {
+  /** Registers `username` and checks the account it made; returns the register status. */
+  const register = async (username: string): Promise<number> => {
     const [res, problems] = await send(0, {
       method: 'POST',
       path: '/auth/register',
       ...json({ username, password: PASSWORD }),
     });
     holds(problems, `register ${preview(username)}`);
-    if (res.status !== 201) return;
+    if (res.status !== 201) return res.status;
     const body = parseJson(res.body);
     const user = isRecord(body) && isRecord(body.user) ? body.user.username : undefined;
+    // The account holds the name as the protocol's username schema reads it.
+    const expected = usernameSchema.safeParse(username);
+    if (!expected.success || user !== expected.data)
+      problems.push(`registered as ${preview(user)} for ${preview(username)}`);
     const cookie = res.headers['set-cookie']?.[0]?.split(';')[0] ?? '';
     const [me, meProblems] = await send(1, { method: 'GET', path: '/auth/me', headers: { cookie } });
     const meBody = parseJson(me.body);
@@ -62,7 +68,35 @@ export async function usernameProperty(
       ...json({ username: user, password: PASSWORD }),
     });
     if (login.status !== 200) loginProblems.push(`sign-in as ${preview(user)} answered ${login.status}`);
-    holds([...meProblems, ...loginProblems], `user ${preview(user)}`);
+    holds([...problems, ...meProblems, ...loginProblems], `user ${preview(user)}`);
+    return res.status;
+  };
+
+  /**
+   * Usernames are unique by identity (text-rules.ts nameIdentity): once `first` is an account, a
+   * valid `second` with its identity is `username_taken` (409), and signs in as `first`'s account.
+   */
+  const lookalike = async (first: string, firstStatus: number, second: string): Promise<void> => {
+    const status = await register(second);
+    const same =
+      usernameSchema.safeParse(first).success &&
+      usernameSchema.safeParse(second).success &&
+      nameIdentity(first) === nameIdentity(second);
+    if (!same || (firstStatus !== 201 && firstStatus !== 409)) return;
+    const problems: string[] = [];
+    if (status !== 409) problems.push(`registered ${status} though ${preview(first)} has its identity`);
+    const [login, loginProblems] = await send(1, {
+      method: 'POST',
+      path: '/auth/login',
+      ...json({ username: second, password: PASSWORD }),
+    });
+    const body = parseJson(login.body);
+    const user = isRecord(body) && isRecord(body.user) ? body.user.username : undefined;
+    if (firstStatus === 201 && (login.status !== 200 || user !== first))
+      loginProblems.push(
+        `sign-in as ${preview(second)} answered ${login.status} ${preview(user)}, not ${preview(first)}`,
+      );
+    holds([...problems, ...loginProblems], `lookalike ${preview(second)} of ${preview(first)}`);
   };
 
   const name = fc.oneof(
@@ -75,7 +109,10 @@ export async function usernameProperty(
     name,
     async (n) => {
       // A pair (`a|b`) registers both: the second is a lookalike of the first.
-      for (const part of n.includes('|') ? n.split('|') : [n]) await register(part);
+      const [first, second] = n.split('|');
+      if (first === undefined) return;
+      const status = await register(first);
+      if (second !== undefined) await lookalike(first, status, second);
     },
     {
       numRuns: o.runs,

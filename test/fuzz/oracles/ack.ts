@@ -1,9 +1,11 @@
 import type { SocketCase } from '../arbitraries/socket-events.js';
 import {
-  CLIENT_ID_RE,
   isErrorCode,
-  MESSAGE_MAX,
+  joinSchema,
+  messageSchema,
+  nameIdentity,
   ROOM_NAME_MAX,
+  roomNameSchema,
   SERVER_FAULT_CODES,
   type ErrorCode,
 } from '../limits.js';
@@ -34,28 +36,52 @@ export function safeRoomName(name: unknown): boolean {
   return length >= 1 && length <= ROOM_NAME_MAX && !/[{}:|\p{Cc}]/u.test(name);
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** The text with each lone surrogate replaced by U+FFFD (String.prototype.toWellFormed). */
-export const wellFormed = (s: string): string => s.replace(LONE_SURROGATE, '\uFFFD');
-
-/** Text the server must accept whatever its rules on invisible text: well-formed, short, visible ASCII. */
-function surelyValidText(t: string): boolean {
-  return wellFormed(t) === t && t.length <= MESSAGE_MAX && /[!-~]/.test(t);
+/**
+ * Problems with a text the server stored or named as canonical, stated with the platform's own
+ * Unicode operations rather than the server's rule: it must be well-formed (UTF-8 round-trips it
+ * unchanged; a lone surrogate would come back as U+FFFD), in Normalization Form C, and canonically
+ * equivalent (UAX #15) to what was sent once that is made well-formed the way UTF-8 encoding does.
+ * Catches a broken rule even when the expected value, taken from that rule, is broken the same way.
+ */
+export function canonicalProblems(what: string, stored: string, sent: string): string[] {
+  const problems: string[] = [];
+  if (Buffer.from(stored, 'utf8').toString('utf8') !== stored) problems.push(`${what} is not well-formed`);
+  if (stored.normalize('NFC') !== stored) problems.push(`${what} is not in NFC`);
+  const sentWellFormed = Buffer.from(sent, 'utf8').toString('utf8');
+  if (stored.normalize('NFD') !== sentWellFormed.normalize('NFD'))
+    problems.push(`${what} is not canonically equivalent to the sent text`);
+  return problems;
 }
 
-/** Whether a message payload is one the server must accept (`yes`), must refuse (`no`), or may do either. */
-export function messageVerdict(p: unknown): 'yes' | 'no' | 'either' {
-  if (!isRecord(p) || typeof p.text !== 'string') return 'no';
-  if (Object.prototype.hasOwnProperty.call(p, 'clientId')) {
-    if (typeof p.clientId !== 'string' || !CLIENT_ID_RE.test(p.clientId)) return 'no';
-  }
-  if ([...p.text].length > MESSAGE_MAX || p.text.trim().length === 0) return 'no';
-  return surelyValidText(p.text) ? 'yes' : 'either';
+/**
+ * What the server must make of a message payload (as its handler receives it): the protocol's own
+ * message schema's output (canonical text, clientId), or undefined when it must refuse it.
+ */
+export function expectedMessage(p: unknown): { text: string; clientId?: string } | undefined {
+  const parsed = messageSchema.safeParse(p);
+  return parsed.success ? parsed.data : undefined;
 }
 
-/** The stored text is the sent one, or its canonical form (lone surrogates replaced). */
-export const sameText = (stored: unknown, sent: string) => stored === sent || stored === wellFormed(sent);
+/** The room name create-room must store for a payload (the protocol's schema), or undefined: refused. */
+export function expectedRoomName(p: unknown): string | undefined {
+  const parsed = roomNameSchema.safeParse(p);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The payload schema of each event the oracle checks acceptance for: the protocol's own. */
+const PAYLOAD_SCHEMAS: Readonly<Record<string, { safeParse(v: unknown): { success: boolean } }>> = {
+  'create-room': roomNameSchema,
+  'join-room': joinSchema,
+  message: messageSchema,
+};
+
+/** Whether the protocol decides `event`'s payload with a schema (the others take none). */
+const hasSchema = (event: string): boolean => Object.prototype.hasOwnProperty.call(PAYLOAD_SCHEMAS, event);
+
+/** Whether the protocol's schema for `event` accepts `payload`; only for events with one. */
+function accepts(event: string, payload: unknown): boolean {
+  return PAYLOAD_SCHEMAS[event]?.safeParse(payload).success === true;
+}
 
 export interface AckVerdict {
   /** 'ok' or the error code (or '<malformed>'). */
@@ -84,17 +110,24 @@ export function checkAck(user: string, c: SocketCase, answer: unknown, shapeOnly
   if (code !== 'ok' && isErrorCode(code) && !expected.includes(code))
     problems.push(`${c.event} answered ${code}, expected ok or ${expected.join('/')}`);
   if (code === 'ok' && known === undefined) problems.push(`unknown event answered ${preview(answer)}`);
-  if (code !== 'ok') {
-    if (
-      c.event === 'message' &&
-      code === 'invalid_payload' &&
-      messageVerdict(serverView(c.event, c.args)[0]) === 'yes'
-    )
-      problems.push('refused a valid message');
-    return { code, problems };
-  }
   // The handler's payload as it arrives (what JSON and the client's encoder leave of it).
   const payload = serverView(c.event, c.args)[0];
+  if (code !== 'ok') {
+    // invalid_payload exactly when the protocol's schema refuses the payload (other codes come later).
+    if (code === 'invalid_payload' && hasSchema(c.event) && accepts(c.event, payload))
+      problems.push(`refused a payload the protocol accepts: ${preview(payload)}`);
+    // Every handler parses first: a payload the schema refuses is invalid_payload (or the queue's rate_limited).
+    if (
+      code !== 'invalid_payload' &&
+      code !== 'rate_limited' &&
+      hasSchema(c.event) &&
+      !accepts(c.event, payload)
+    )
+      problems.push(`answered ${code} to a payload the protocol refuses: ${preview(payload)}`);
+    return { code, problems };
+  }
+  if (hasSchema(c.event) && !accepts(c.event, payload))
+    problems.push(`accepted a payload the protocol refuses: ${preview(payload)}`);
   switch (c.event) {
     case 'who':
       if (!Array.isArray(answer.users)) problems.push('no users[]');
@@ -104,9 +137,15 @@ export function checkAck(user: string, c: SocketCase, answer: unknown, shapeOnly
       break;
     case 'create-room': {
       const room = answer.room;
-      if (!isRecord(room) || !safeRoomName(room.name) || room.createdBy !== user)
+      if (!isRecord(room) || !safeRoomName(room.name) || room.createdBy !== user) {
         problems.push(`accepted room is unsafe or not ours: ${preview(room)}`);
-      if (typeof payload !== 'string') problems.push('accepted a non-string room name');
+        break;
+      }
+      const expected = expectedRoomName(payload);
+      if (room.name !== expected)
+        problems.push(`room stored as ${preview(room.name)}, the protocol makes it ${preview(expected)}`);
+      if (typeof room.name === 'string')
+        problems.push(...canonicalProblems('the room name', room.name, room.name));
       break;
     }
     case 'join-room':
@@ -117,8 +156,12 @@ export function checkAck(user: string, c: SocketCase, answer: unknown, shapeOnly
         typeof answer.count !== 'number'
       )
         problems.push(`malformed join ack: ${preview(answer)}`);
-      if (typeof payload !== 'string' && !isRecord(payload))
-        problems.push(`joined with a ${typeof payload} payload`);
+      else {
+        // Rooms are found by identity: the room joined is the one asked for, as its creator spelled it.
+        const asked = joinSchema.safeParse(payload);
+        if (asked.success && nameIdentity(String(answer.room)) !== nameIdentity(asked.data.room))
+          problems.push(`asked for ${preview(asked.data.room)}, joined ${preview(answer.room)}`);
+      }
       break;
     case 'message': {
       const m = answer.message;
@@ -126,16 +169,19 @@ export function checkAck(user: string, c: SocketCase, answer: unknown, shapeOnly
         problems.push(`malformed message ack: ${preview(answer)}`);
         break;
       }
-      if (messageVerdict(payload) === 'no') problems.push(`accepted an invalid message: ${preview(answer)}`);
       if (m.sender !== user) problems.push(`sender ${preview(m.sender)} is not ${user}`);
       if (!safeRoomName(m.roomId)) problems.push(`message in an unsafe room ${preview(m.roomId)}`);
-      if (
-        answer.duplicate === false &&
-        isRecord(payload) &&
-        typeof payload.text === 'string' &&
-        !sameText(m.text, payload.text)
-      )
-        problems.push('stored text differs from the sent text');
+      const expected = expectedMessage(payload);
+      if (answer.duplicate === false && expected !== undefined && isRecord(payload)) {
+        if (m.text !== expected.text)
+          problems.push(
+            `stored text ${preview(m.text)} is not what the protocol makes of the sent one: ${preview(expected.text)}`,
+          );
+        if (typeof m.text === 'string' && typeof payload.text === 'string')
+          problems.push(...canonicalProblems('the stored text', m.text, payload.text));
+        if (m.clientId !== expected.clientId)
+          problems.push(`clientId ${preview(m.clientId)}, sent ${preview(expected.clientId)}`);
+      }
       break;
     }
     default:

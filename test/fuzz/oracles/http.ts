@@ -1,13 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Target } from '../arbitraries/http.js';
-import {
-  isErrorCode,
-  PASSWORD_MAX_BYTES,
-  PASSWORD_MIN_BYTES,
-  SERVER_FAULT_CODES,
-  statusOfCode,
-  USERNAME_RE,
-} from '../limits.js';
+import { credentialsSchema, isErrorCode, SERVER_FAULT_CODES, statusOfCode } from '../limits.js';
 import { isRecord } from './ack.js';
 
 /**
@@ -44,14 +37,10 @@ export function parseJson(text: string): unknown {
   }
 }
 
+/** Whether a sign-in body passes the protocol's own credentials schema. */
 function validCredentials(body: Buffer | undefined): boolean {
   const o = body === undefined ? undefined : parseJson(body.toString('utf8'));
-  if (!isRecord(o)) return false;
-  const { username, password } = o;
-  if (typeof username !== 'string' || !USERNAME_RE.test(username) || typeof password !== 'string')
-    return false;
-  const bytes = Buffer.byteLength(password);
-  return bytes >= PASSWORD_MIN_BYTES && bytes <= PASSWORD_MAX_BYTES;
+  return credentialsSchema.safeParse(o).success;
 }
 
 export function checkHttp(req: SentRequest, res: Answer, metricsToken: string): HttpVerdict {
