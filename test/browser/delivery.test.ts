@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request, startCluster, type TestCluster } from '../helpers/cluster.js';
+import { serving, startCluster, type TestCluster } from '../helpers/cluster.js';
 import {
   createRoom,
   distinctSources,
@@ -38,8 +38,8 @@ const room = 'Delivery';
 const texts = async (user: BrowserUser) => (await shownMessages(user.page)).map((m) => m.text);
 
 async function allReady(): Promise<boolean> {
-  const all = await Promise.all(cluster.instances.map((i) => request(`${i.url}/readyz`)));
-  return all.every((r) => r.status === 200);
+  const all = await Promise.all(cluster.instances.map((i) => serving(i.url)));
+  return all.every(Boolean);
 }
 
 beforeAll(async () => {

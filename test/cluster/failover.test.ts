@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/poll.js';
 import { ChatClient } from '../helpers/chat-client.js';
-import { request, startCluster, type TestCluster } from '../helpers/cluster.js';
+import { request, serving, startCluster, type TestCluster } from '../helpers/cluster.js';
 
 let cluster: TestCluster;
 let users: ChatClient[] = [];
@@ -140,8 +140,8 @@ describe('failover under load (~30 users, ~100 msg/s, 3 instances behind nginx)'
     await cluster.restartRedis();
     await eventually(
       async () => {
-        const all = await Promise.all(cluster.instances.map((i) => request(`${i.url}/readyz`)));
-        return all.every((r) => r.status === 200);
+        const all = await Promise.all(cluster.instances.map((i) => serving(i.url)));
+        return all.every(Boolean);
       },
       'instances ready again',
       20_000,

@@ -40,6 +40,7 @@ export {
  */
 export { credentialsSchema, joinSchema, messageSchema, nameIdentity, roomNameSchema, usernameSchema };
 export type { ErrorCode };
+export type { ClientEventName } from '../../src/protocol.js';
 /** The protocol's Message shape. */
 export type { Message } from '../../src/protocol.js';
 

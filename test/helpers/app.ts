@@ -44,7 +44,7 @@ export async function startApp(opts: { name: string; prefix?: string; env?: RawE
   return { url: `http://127.0.0.1:${port}`, server, prefix, close: () => server.close() };
 }
 
-export { getJson, postJson, type HttpResult } from './http.js';
+export { getJson, postJson, serving, type HttpResult } from './http.js';
 export { eventually } from './poll.js';
 export { connect, emitAck, nextEvent, record, type Ack } from './socket.js';
 export { signUp, uniqueUser } from './users.js';

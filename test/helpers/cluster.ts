@@ -5,7 +5,7 @@ import path from 'node:path';
 import { buildCluster, type ClusterInstance } from '../../tools/cluster/builder.js';
 import { standaloneRedis } from '../../tools/cluster/redis.js';
 
-export { fromAddress, loopbackAgent, request, type SimpleResponse } from './http.js';
+export { fromAddress, loopbackAgent, request, serving, type SimpleResponse } from './http.js';
 export type { ClusterInstance } from '../../tools/cluster/builder.js';
 
 /**

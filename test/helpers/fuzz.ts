@@ -4,7 +4,7 @@ import type { HttpContext, Target } from '../fuzz/arbitraries/http.js';
 import { FuzzConnection, type ConnectionPlan } from '../fuzz/drivers/connection.js';
 import { connect } from './socket.js';
 import { signUp } from './app.js';
-import { request, type TestCluster } from './cluster.js';
+import { request, serving, type TestCluster } from './cluster.js';
 
 /**
  * The fuzzer's glue to a running test cluster: the rooms, users and connections a fuzz pass needs
@@ -158,8 +158,7 @@ export async function clusterProblems(cluster: TestCluster, pids: readonly numbe
     if (!inst.running || inst.pid !== pids[i]) problems.push(`${inst.id} restarted or exited`);
   });
   for (const inst of cluster.instances) {
-    const res = await request(`${inst.url}/readyz`);
-    if (res.status !== 200) problems.push(`${inst.id} /readyz ${res.status}`);
+    if (!(await serving(inst.url))) problems.push(`${inst.id} /readyz is not 200 ready`);
   }
   for (const inst of cluster.instances)
     problems.push(

@@ -113,3 +113,18 @@ function toResult(res: SimpleResponse): HttpResult {
   const setCookie = res.headers['set-cookie']?.[0];
   return { status: res.status, body, cookie: setCookie?.split(';')[0], headers };
 }
+
+/**
+ * True when the instance at `baseUrl` serves with Redis behind it: /readyz 200 with status `ready`.
+ * A 200 alone is not enough: readiness stays 200 (`degraded`) while Redis is unreachable, so that a
+ * shared Redis outage does not empty the load balancer's pool (src/http/readiness.ts).
+ */
+export async function serving(baseUrl: string): Promise<boolean> {
+  const res = await request(`${baseUrl}/readyz`).catch(() => undefined);
+  if (res?.status !== 200) return false;
+  try {
+    return (JSON.parse(res.body) as { status?: unknown }).status === 'ready';
+  } catch {
+    return false;
+  }
+}

@@ -9,8 +9,8 @@ import {
   connect,
   emitAck,
   eventually,
-  getJson,
   nextEvent,
+  serving,
   signUp,
   startApp,
   type TestApp,
@@ -58,7 +58,7 @@ async function client(url: string): Promise<ChatClient> {
 }
 
 const ready = async (...apps: TestApp[]) => {
-  for (const a of apps) if ((await getJson(`${a.url}/readyz`)).status !== 200) return false;
+  for (const a of apps) if (!(await serving(a.url))) return false;
   return true;
 };
 

@@ -7,6 +7,7 @@ import {
   ROOM_NAME_MAX,
   roomNameSchema,
   SERVER_FAULT_CODES,
+  type ClientEventName,
   type ErrorCode,
 } from '../limits.js';
 import { preview, serverView } from '../wire.js';
@@ -20,13 +21,15 @@ export const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The codes each event may answer besides success; unknown events answer invalid_payload only. */
-const EXPECTED: Record<string, readonly ErrorCode[]> = {
+// Keyed by the protocol's event list: an event added there without its codes here fails typecheck.
+const EXPECTED: Record<Exclude<ClientEventName, 'typing'>, readonly ErrorCode[]> = {
   'create-room': ['invalid_payload', 'room_exists', 'rate_limited'],
   'join-room': ['invalid_payload', 'room_not_found', 'rate_limited'],
   message: ['invalid_payload', 'not_in_room', 'rate_limited'],
   'leave-room': ['rate_limited'],
   who: ['rate_limited'],
   'room-stats': ['rate_limited'],
+  'list-rooms': ['invalid_payload', 'rate_limited'],
 };
 
 /** An accepted room name cannot reach other Redis keys or carry control characters. */
@@ -105,7 +108,9 @@ export function checkAck(user: string, c: SocketCase, answer: unknown, shapeOnly
       problems.push(`rate_limited without retryAfterMs: ${preview(answer)}`);
   }
   if (shapeOnly) return { code, problems };
-  const known = Object.prototype.hasOwnProperty.call(EXPECTED, c.event) ? EXPECTED[c.event] : undefined;
+  const known = Object.prototype.hasOwnProperty.call(EXPECTED, c.event)
+    ? (EXPECTED as Readonly<Record<string, readonly ErrorCode[]>>)[c.event]
+    : undefined;
   const expected = known ?? ['invalid_payload'];
   if (code !== 'ok' && isErrorCode(code) && !expected.includes(code))
     problems.push(`${c.event} answered ${code}, expected ok or ${expected.join('/')}`);
