@@ -301,10 +301,13 @@ export function createPresenceStore(
     /** Online usernames across the cluster (sorted, at most `limit`). */
     async onlineUsers(limit: number): Promise<string[]> {
       const users: string[] = [];
-      for await (const batch of redis.hScanIterator(keys.presenceOnline, { COUNT: 500 })) {
-        for (const entry of batch) users.push(entry.field);
-        if (users.length >= limit) break;
-      }
+      // HSCAN by cursor: the one scan every topology's client offers (no iterator helper on cluster).
+      let cursor = '0';
+      do {
+        const reply = await redis.hScan(keys.presenceOnline, cursor, { COUNT: 500 });
+        cursor = String(reply.cursor);
+        for (const entry of reply.entries) users.push(entry.field);
+      } while (cursor !== '0' && users.length < limit);
       return users.sort((a, b) => a.localeCompare(b)).slice(0, limit);
     },
 
