@@ -13,7 +13,11 @@ declare module 'express-session' {
 export const SESSION_COOKIE = 'chat.sid';
 
 /** One session middleware for HTTP and the Socket.IO handshake; sessions live in Redis, so any instance reads any. */
-export function createSessionMiddleware(config: Readonly<Config>, redis: RedisClients['session'], keys: Keys) {
+export function createSessionMiddleware(
+  config: Readonly<Config>,
+  redis: RedisClients['session'],
+  keys: Keys,
+) {
   return session({
     name: SESSION_COOKIE,
     secret: config.sessionSecret,

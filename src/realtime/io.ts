@@ -96,7 +96,10 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
           channelPrefix: keys.adapterChannel,
           subscriptionMode: 'dynamic',
         })
-      : createAdapter(redis.adapter.pub, redis.adapter.sub, { key: keys.adapterChannel, requestsTimeout: 5_000 }),
+      : createAdapter(redis.adapter.pub, redis.adapter.sub, {
+          key: keys.adapterChannel,
+          requestsTimeout: 5_000,
+        }),
   );
   log.info({ adapter }, `socket.io redis adapter: ${adapter}`);
 

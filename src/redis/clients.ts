@@ -45,6 +45,7 @@ export type RedisClient = Pick<
   | 'hKeys'
   | 'hLen'
   | 'zAdd'
+  | 'zRangeByScore'
   | 'evalSha'
   | 'eval'
   | 'info'
