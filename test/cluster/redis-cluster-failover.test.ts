@@ -71,6 +71,7 @@ function report(what: string, figures: RoomFigures[]): void {
   process.stderr.write(`[redis cluster: ${what}] ${JSON.stringify(figures)}\n`);
   for (const f of figures) {
     expect(f.liveDuplicates).toBe(0);
+    expect(f.lostFromHistory).toBe(0);
     expect(f.acked).toBeGreaterThan(20);
   }
 }

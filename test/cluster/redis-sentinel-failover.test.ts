@@ -43,16 +43,20 @@ afterAll(async () => {
 });
 
 /**
- * `liveDuplicates`: during a SENTINEL FAILOVER the readers get some messages twice live (seen: 1
- * and 6-7 per room in ~2 s of chat around the handover; the cause is not established: the demoted
- * primary delivering what replication brings it while the subscriber still listens there, or a
- * re-sent publish). The reader keeps one message per seq, so nobody sees one twice; the figure is
- * reported, not bounded, for the handover. A kill is held to none.
+ * A SENTINEL FAILOVER is held to less than a kill. Seen here: writes acked by the old primary in
+ * the ~1 s between the replica's promotion and the clients following it are lost (10-11 acked
+ * messages per room missing from history) and their seqs handed out again (the "live duplicates"
+ * are other messages under a reused seq, `seqReused`). Reported, not bounded: the room sequence
+ * epoch (its own issue) makes clients resync, and shrinking the window (client scan interval,
+ * WAIT for a replica after a write) is not done here.
  */
-function report(what: string, figures: RoomFigures[], liveDuplicates = 0): void {
+function report(what: string, figures: RoomFigures[], strict = true): void {
   process.stderr.write(`[redis sentinel: ${what}] ${JSON.stringify(figures)}\n`);
   for (const f of figures) {
-    expect(f.liveDuplicates).toBeLessThanOrEqual(liveDuplicates);
+    if (strict) {
+      expect(f.liveDuplicates).toBe(0);
+      expect(f.lostFromHistory).toBe(0);
+    }
     expect(f.acked).toBeGreaterThan(20);
   }
 }
@@ -89,7 +93,7 @@ describe('Sentinel failovers during steady chat through nginx', () => {
         await eventually(async () => (await redis.primary())?.port !== before.port, 'a new primary', 30_000);
       },
     );
-    report(`SENTINEL FAILOVER :${before.port} -> :${(await redis.primary())?.port}`, figures, Infinity);
+    report(`SENTINEL FAILOVER :${before.port} -> :${(await redis.primary())?.port}`, figures, false);
     for (const f of figures) expect(f.resumeMs).toBeLessThan(30_000);
   }, 150_000);
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Message } from '../../src/protocol.js';
 import { ChatClient } from './chat-client.js';
 import { eventually } from './poll.js';
@@ -15,13 +16,17 @@ export interface RoomFigures {
   disruptMs: number;
   /** ms from the disruption's end until live chat resumed in the room. */
   resumeMs: number;
-  /** Distinct messages the sender had acknowledged. */
+  /** Distinct messages (ids) the sender had acknowledged. */
   acked: number;
-  /** Of those, how many the reader holds (live or from a re-join's catch-up). */
+  /** Of those, how many the reader received (live or in a re-join's catch-up). */
   read: number;
   missing: number;
+  /** Acked messages no longer in the room's history at the end (a fresh join's page). */
+  lostFromHistory: number;
   /** chat-message events for a seq the reader already had live. */
   liveDuplicates: number;
+  /** Of those, how many carried another message (another id) under the same seq: a seq reused. */
+  seqReused: number;
   readerReconnects: number;
 }
 
@@ -31,7 +36,23 @@ interface Run {
   reader: ChatClient;
   sentAt: Map<string, number>;
   live: { at: number; sentAt: number }[];
-  retried: Set<number>;
+  idBySeq: Map<number, string>;
+  seqReused: number;
+  /** clientId → text of sends not acknowledged yet. */
+  pending: Map<string, string>;
+  ackedIds: Set<string>;
+  ackSeq: Map<string, number>;
+  readIds: Set<string>;
+}
+
+/** One send with its clientId; on an ack the message counts as acked and leaves `pending`. */
+async function trySend(run: Run, clientId: string, text: string): Promise<void> {
+  const ack = await run.sender.emit('message', { text, clientId }).catch(() => undefined);
+  if (!ack?.success) return;
+  const m = ack.message as Message;
+  run.ackedIds.add(m.id);
+  run.ackSeq.set(m.id, m.seq);
+  run.pending.delete(clientId);
 }
 
 export async function chatThrough(
@@ -46,13 +67,32 @@ export async function chatThrough(
     for (const room of rooms) {
       const sender = await ChatClient.create(url);
       const reader = await ChatClient.create(url);
-      const run: Run = { room, sender, reader, sentAt: new Map(), live: [], retried: new Set() };
+      const run: Run = {
+        room,
+        sender,
+        reader,
+        sentAt: new Map(),
+        live: [],
+        idBySeq: new Map(),
+        seqReused: 0,
+        pending: new Map(),
+        ackedIds: new Set(),
+        ackSeq: new Map(),
+        readIds: new Set(),
+      };
       runs.push(run);
       const created = await sender.emit('create-room', room);
       if (!created.success && created.code !== 'room_exists') throw new Error(`create-room: ${created.code}`);
       await sender.join(room);
       await reader.join(room);
+      reader.socket.on('previous-messages', (ms: Message[]) => {
+        for (const m of ms) run.readIds.add(m.id);
+      });
       reader.socket.on('chat-message', (m: Message) => {
+        const known = run.idBySeq.get(m.seq);
+        if (known !== undefined && known !== m.id) run.seqReused++;
+        run.idBySeq.set(m.seq, m.id);
+        run.readIds.add(m.id);
         const sentAt = m.clientId ? run.sentAt.get(m.clientId) : undefined;
         if (sentAt !== undefined) run.live.push({ at: Date.now(), sentAt });
       });
@@ -63,11 +103,10 @@ export async function chatThrough(
       for (let n = 0; sending; n++) {
         const text = `r${r} m${n}`;
         const started = Date.now();
-        // send() keeps an unacked message pending.
-        const done = run.sender.send(text);
-        const clientId = [...run.sender.pending].find(([, t]) => t === text)?.[0];
-        if (clientId) run.sentAt.set(clientId, started);
-        await done;
+        const clientId = randomUUID();
+        run.sentAt.set(clientId, started);
+        run.pending.set(clientId, text);
+        await trySend(run, clientId, text);
         const wait = everyMs - (Date.now() - started);
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       }
@@ -93,41 +132,46 @@ export async function chatThrough(
     // stored after all is acked as the stored message, not stored twice).
     await eventually(
       async () => {
-        for (const r of runs) {
-          for (const [clientId, text] of [...r.sender.pending]) {
-            const ack = await r.sender.emit('message', { text, clientId }).catch(() => undefined);
-            if (ack?.success) {
-              r.retried.add((ack.message as Message).seq);
-              r.sender.pending.delete(clientId);
-            }
-          }
-        }
-        return runs.every((r) => r.sender.pending.size === 0);
+        for (const r of runs) for (const [clientId, text] of [...r.pending]) await trySend(r, clientId, text);
+        return runs.every((r) => r.pending.size === 0);
       },
       'every send acked',
       20_000,
     );
-    const acked = (r: Run) => [...new Set([...r.sender.seen.keys(), ...r.retried])];
+    const acked = (r: Run) => [...r.ackedIds];
     // The last acked messages may still be on their way to the reader: a moment, not a failure.
     await eventually(
-      () => runs.every((r) => acked(r).every((seq) => r.reader.seen.has(seq))),
+      () => runs.every((r) => acked(r).every((id) => r.readIds.has(id))),
       'readers hold every acked message',
       3_000,
     ).catch(() => undefined);
-    return runs.map((r) => {
+    const figures: RoomFigures[] = [];
+    for (const r of runs) {
       const all = acked(r);
-      const missing = all.filter((seq) => !r.reader.seen.has(seq)).length;
-      return {
+      const missing = all.filter((id) => !r.readIds.has(id)).length;
+      // What the room's history holds now: a fresh member's catch-up from seq 0 (or newest page).
+      const late = await ChatClient.create(url);
+      const page = new Promise<Message[]>((resolve) => late.socket.once('previous-messages', resolve));
+      const join = await late.emit('join-room', { room: r.room, since: 0 });
+      const history = join.success ? await page : [];
+      late.close();
+      const kept = new Set(history.map((m) => m.id));
+      const oldest = Math.min(...history.map((m) => m.seq));
+      figures.push({
         room: r.room,
         disruptMs: disruptedAt - startedAt,
         resumeMs: (resumedAt(r) ?? 0) - disruptedAt,
         acked: all.length,
         read: all.length - missing,
         missing,
+        // Only messages the page could hold: acked after its oldest seq.
+        lostFromHistory: all.filter((id) => !kept.has(id) && (r.ackSeq.get(id) ?? 0) > oldest).length,
         liveDuplicates: r.reader.liveDuplicates,
+        seqReused: r.seqReused,
         readerReconnects: r.reader.reconnects,
-      };
-    });
+      });
+    }
+    return figures;
   } finally {
     for (const r of runs) {
       r.sender.close();
