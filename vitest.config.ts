@@ -21,6 +21,28 @@ export default defineConfig({
         },
       },
       {
+        // The integration files again, against a local Redis Cluster (3 masters + 3 replicas).
+        test: {
+          name: 'integration-cluster',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/helpers/redis-global-setup.ts'],
+          env: { TEST_REDIS_MODE: 'cluster' },
+          testTimeout: 20_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // The integration files again, against Sentinel (primary + replica + 3 sentinels).
+        test: {
+          name: 'integration-sentinel',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/helpers/redis-global-setup.ts'],
+          env: { TEST_REDIS_MODE: 'sentinel' },
+          testTimeout: 20_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'cluster',
           include: ['test/cluster/**/*.test.ts'],

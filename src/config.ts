@@ -23,6 +23,17 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(3000),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  REDIS_MODE: z.enum(['standalone', 'cluster', 'sentinel']).default('standalone'),
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  REDIS_SENTINELS: z.string().optional(),
+  REDIS_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, '1-64 of letters, digits, _ . -')
+    .optional(),
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_TLS: bool.default(false),
+  REDIS_COMMAND_TIMEOUT_MS: int(0, 600_000).default(5_000),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]{0,64}$/, 'letters, digits and : _ . - only')
@@ -85,11 +96,32 @@ export interface RateLimitConfig {
   connectPerUserPerMin: number;
 }
 
+/** Where Redis is and how to reach it (src/redis/clients.ts builds the clients from this). */
+export interface RedisTopology {
+  mode: 'standalone' | 'cluster' | 'sentinel';
+  /** standalone: the server. */
+  url: string;
+  /** cluster: seed nodes (`redis://` / `rediss://` URLs); the rest of the cluster is discovered. */
+  clusterNodes: readonly string[];
+  /** sentinel: the sentinels to ask where the primary is. */
+  sentinels: readonly { host: string; port: number }[];
+  /** sentinel: the primary's name as the sentinels know it. */
+  sentinelMaster: string;
+  /** ACL user and password for every node (a URL's own credentials win for that URL). */
+  username: string | undefined;
+  password: string | undefined;
+  /** TLS to every node: REDIS_TLS=true, or any `rediss://` URL. */
+  tls: boolean;
+  /** A command unanswered for this long fails with `unavailable` (0: no deadline), ms. */
+  commandTimeoutMs: number;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
   port: number;
   redisUrl: string;
+  redis: Readonly<RedisTopology>;
   redisPrefix: string;
   sessionSecret: string;
   /** True when the development secret stands in for a missing SESSION_SECRET. */
@@ -153,6 +185,60 @@ function parseOrigins(raw: string, problems: string[]): string[] {
   return origins;
 }
 
+/** REDIS_* topology settings: every problem goes to `problems`. */
+function parseTopology(e: z.output<typeof envSchema>, problems: string[]): RedisTopology {
+  const list = (raw: string | undefined) =>
+    (raw ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const clusterNodes = list(e.REDIS_CLUSTER_NODES);
+  for (const node of clusterNodes) {
+    if (!/^rediss?:\/\/[^/\s]+:\d{1,5}\/?$/.test(node)) {
+      problems.push(`REDIS_CLUSTER_NODES: "${node}" is not a URL like redis://host:port`);
+    }
+  }
+  const sentinels: { host: string; port: number }[] = [];
+  for (const item of list(e.REDIS_SENTINELS)) {
+    const m = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(item);
+    const port = Number(m?.[2]);
+    if (!m?.[1] || port < 1 || port > 65535) {
+      problems.push(`REDIS_SENTINELS: "${item}" is not host:port`);
+    } else sentinels.push({ host: m[1].replace(/^\[|\]$/g, ''), port });
+  }
+  if (e.REDIS_MODE === 'cluster' && clusterNodes.length === 0) {
+    problems.push(
+      'REDIS_CLUSTER_NODES: required when REDIS_MODE=cluster (comma-separated redis://host:port)',
+    );
+  }
+  if (e.REDIS_MODE === 'sentinel') {
+    if (list(e.REDIS_SENTINELS).length === 0) {
+      problems.push('REDIS_SENTINELS: required when REDIS_MODE=sentinel (comma-separated host:port)');
+    }
+    if (!e.REDIS_SENTINEL_MASTER) {
+      problems.push("REDIS_SENTINEL_MASTER: required when REDIS_MODE=sentinel (the primary's name)");
+    }
+  }
+  if (e.REDIS_MODE !== 'cluster' && clusterNodes.length > 0) {
+    problems.push('REDIS_CLUSTER_NODES: only read when REDIS_MODE=cluster');
+  }
+  if (e.REDIS_MODE !== 'sentinel' && (e.REDIS_SENTINELS || e.REDIS_SENTINEL_MASTER)) {
+    problems.push('REDIS_SENTINELS / REDIS_SENTINEL_MASTER: only read when REDIS_MODE=sentinel');
+  }
+  const urls = e.REDIS_MODE === 'cluster' ? clusterNodes : [e.REDIS_URL];
+  return {
+    mode: e.REDIS_MODE,
+    url: e.REDIS_URL,
+    clusterNodes,
+    sentinels,
+    sentinelMaster: e.REDIS_SENTINEL_MASTER ?? '',
+    username: e.REDIS_USERNAME,
+    password: e.REDIS_PASSWORD,
+    tls: e.REDIS_TLS || (e.REDIS_MODE !== 'sentinel' && urls.some((u) => u.startsWith('rediss:'))),
+    commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+  };
+}
+
 /** The only reader of the environment: validates everything and returns a frozen config. */
 export function loadConfig(env: RawEnv): Readonly<Config> {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -173,6 +259,7 @@ export function loadConfig(env: RawEnv): Readonly<Config> {
     problems.push('PRESENCE_HEARTBEAT_MS must be at most half of PRESENCE_LEASE_MS');
   }
   const allowedOrigins = parseOrigins(e.ALLOWED_ORIGINS, problems);
+  const redis = parseTopology(e, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -180,6 +267,7 @@ export function loadConfig(env: RawEnv): Readonly<Config> {
     host: e.HOST,
     port: e.PORT,
     redisUrl: e.REDIS_URL,
+    redis: Object.freeze(redis),
     redisPrefix: e.REDIS_PREFIX,
     sessionSecret: e.SESSION_SECRET ?? DEV_SESSION_SECRET,
     sessionSecretIsDefault: !e.SESSION_SECRET,

@@ -38,7 +38,7 @@ const PUBSUB_TIMEOUT_MS = 1500;
 /** Composition root: builds one instance from its config. No process.* here (see main.ts). */
 export async function createServer(config: Readonly<Config>, log: Logger): Promise<ChatServerHandle> {
   const keys = createKeys(config.redisPrefix);
-  const redis = await connectRedisClients(config.redisUrl, config.instanceId, log.child({ mod: 'redis' }));
+  const redis = await connectRedisClients(config.redis, config.instanceId, log.child({ mod: 'redis' }));
   const metrics = createMetrics(config.instanceId);
   const passwords = createPasswordHasher({
     rounds: config.bcryptRounds,
@@ -57,7 +57,7 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   const limits = createRateLimits(redis.data, keys, config.rateLimits, (name) =>
     metrics.rateLimited.inc({ limit: name }),
   );
-  const session = createSessionMiddleware(config, redis.data, keys);
+  const session = createSessionMiddleware(config, redis.session, keys);
 
   let closing = false;
   const pubsub = await pubsubProbe(redis, keys.readyChannel(config.instanceId));

@@ -34,6 +34,16 @@ export const TIERS = [
     enough: 'REDIS_URL',
   },
   {
+    name: 'integration on a Redis Cluster',
+    command: ['vitest', 'run', '--project', 'integration-cluster'],
+    needs: ['redis-server', 'redis-cli'],
+  },
+  {
+    name: 'integration on Sentinel',
+    command: ['vitest', 'run', '--project', 'integration-sentinel'],
+    needs: ['redis-server', 'redis-cli'],
+  },
+  {
     name: 'cluster',
     command: ['vitest', 'run', '--project', 'cluster'],
     needs: ['redis-server', 'nginx'],
@@ -56,6 +66,7 @@ export const TIERS = [
 /** Program on PATH → the Debian package that provides it. */
 export const PACKAGES = {
   'redis-server': 'redis-server',
+  'redis-cli': 'redis-tools',
   nginx: 'nginx-light',
   chromium: 'chromium',
   docker: 'docker.io',

@@ -4,7 +4,9 @@ import { prettyFactory } from 'pino-pretty';
 import { buildCluster, type Cluster, type ClusterInstance } from './cluster/builder.js';
 import { REPO_ROOT } from './cluster/paths.js';
 import { preferredPort } from './cluster/ports.js';
-import { externalRedis, standaloneRedis } from './cluster/redis.js';
+import { externalRedis, standaloneRedis, type RedisStarter } from './cluster/redis.js';
+import { redisCluster } from './cluster/redis-cluster.js';
+import { redisSentinel } from './cluster/redis-sentinel.js';
 import { LauncherState, LockError } from './launcher-state.js';
 
 /**
@@ -22,12 +24,16 @@ const MAX_BACKOFF_MS = 30_000;
 const STABLE_AFTER_MS = 60_000;
 
 const USAGE = `Usage: npm start -- [--instances N] [--port P] [--logs stdout|files] [--dir DIR]
+                 [--redis standalone|cluster|sentinel]
 
   --instances N   app instances behind nginx (default: INSTANCES or 3)
   --port P        nginx port on 127.0.0.1 (default: PORT or ${DEFAULT_PORT}, else the next free one)
   --logs MODE     stdout: instance logs streamed here, prefixed app-N (default)
                   files:  instance logs in .run/logs/app-N.log only
   --dir DIR       where .data/ and .run/ go (default: this checkout)
+  --redis TOPO    standalone: one redis-server, AOF in .data/redis (default)
+                  cluster:    a Redis Cluster, 3 masters + 3 replicas (fresh each start, in .run/redis)
+                  sentinel:   1 primary + 1 replica + 3 sentinels (fresh each start, in .run/redis)
 
 Environment: REDIS_URL (use that Redis instead of starting redis-server); any app setting
 (LOG_LEVEL, RATE_LIMITS, ...) is passed to every instance.
@@ -38,6 +44,7 @@ interface Options {
   instances: number;
   port: number | undefined;
   logs: 'stdout' | 'files';
+  redis: 'standalone' | 'cluster' | 'sentinel';
 }
 
 class CliError extends Error {}
@@ -53,6 +60,7 @@ function parseOptions(argv: string[]): Options | undefined {
       port: { type: 'string', short: 'p' },
       logs: { type: 'string' },
       dir: { type: 'string' },
+      redis: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,7 +78,11 @@ function parseOptions(argv: string[]): Options | undefined {
   const logs = values.logs ?? 'stdout';
   if (logs !== 'stdout' && logs !== 'files')
     throw new CliError(`--logs must be stdout or files, got "${logs}"`);
-  return { dir: path.resolve(values.dir ?? REPO_ROOT), instances, port, logs };
+  const redis = values.redis ?? 'standalone';
+  if (redis !== 'standalone' && redis !== 'cluster' && redis !== 'sentinel') {
+    throw new CliError(`--redis must be standalone, cluster or sentinel, got "${redis}"`);
+  }
+  return { dir: path.resolve(values.dir ?? REPO_ROOT), instances, port, logs, redis };
 }
 
 /** REDIS_URL without its password, for the banner. */
@@ -121,14 +133,20 @@ class Launcher {
     this.state.takeLock();
     const sessionSecret = process.env.SESSION_SECRET ?? this.state.secret('session-secret', 32);
     const metricsToken = process.env.METRICS_TOKEN ?? this.state.secret('metrics-token', 24);
-    const redis =
-      externalUrl !== ''
-        ? externalRedis(externalUrl)
-        : standaloneRedis({
-            port: await preferredPort(PREFERRED_REDIS_PORT),
-            dataDir: path.join(this.state.dataDir, 'redis'),
-            logFile: path.join(this.state.runDir, 'logs', 'redis.log'),
-          });
+    if (externalUrl !== '' && this.opts.redis !== 'standalone') {
+      throw new CliError('REDIS_URL names a Redis to use: leave out --redis, or unset REDIS_URL');
+    }
+    let redis: RedisStarter;
+    if (externalUrl !== '') redis = externalRedis(externalUrl);
+    else if (this.opts.redis === 'cluster') redis = redisCluster();
+    else if (this.opts.redis === 'sentinel') redis = redisSentinel();
+    else {
+      redis = standaloneRedis({
+        port: await preferredPort(PREFERRED_REDIS_PORT),
+        dataDir: path.join(this.state.dataDir, 'redis'),
+        logFile: path.join(this.state.runDir, 'logs', 'redis.log'),
+      });
+    }
     this.cluster = await buildCluster({
       dir: this.state.runDir,
       instances: this.opts.instances,
@@ -153,7 +171,9 @@ class Launcher {
     const redisLabel =
       externalUrl !== ''
         ? `redis ${redactUrl(externalUrl)}`
-        : `${this.cluster.redis.url}, AOF in .data/redis`;
+        : this.opts.redis === 'standalone'
+          ? `${this.cluster.redis.url}, AOF in .data/redis`
+          : `redis ${this.opts.redis} ${this.cluster.redis.env?.REDIS_CLUSTER_NODES ?? this.cluster.redis.env?.REDIS_SENTINELS ?? ''}`;
     out(`Chat running at ${url} (${this.opts.instances} instances, ${redisLabel})`);
     out(
       `  metrics: curl -H "Authorization: Bearer ${metricsToken}" ${url}/metrics   (token in .data/metrics-token)`,

@@ -1,7 +1,7 @@
 import { RedisStore } from 'connect-redis';
 import session from 'express-session';
 import type { Config } from '../config.js';
-import type { RedisClient } from '../redis/clients.js';
+import type { RedisClients } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 
 declare module 'express-session' {
@@ -13,7 +13,11 @@ declare module 'express-session' {
 export const SESSION_COOKIE = 'chat.sid';
 
 /** One session middleware for HTTP and the Socket.IO handshake; sessions live in Redis, so any instance reads any. */
-export function createSessionMiddleware(config: Readonly<Config>, redis: RedisClient, keys: Keys) {
+export function createSessionMiddleware(
+  config: Readonly<Config>,
+  redis: RedisClients['session'],
+  keys: Keys,
+) {
   return session({
     name: SESSION_COOKIE,
     secret: config.sessionSecret,

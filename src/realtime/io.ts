@@ -94,11 +94,14 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   const adapter = await chooseAdapter(config, redis);
   io.adapter(
     adapter === 'sharded'
-      ? createShardedAdapter(redis.pub, redis.sub, {
+      ? createShardedAdapter(redis.adapter.pub, redis.adapter.sub, {
           channelPrefix: keys.adapterChannel,
           subscriptionMode: 'dynamic',
         })
-      : createAdapter(redis.pub, redis.sub, { key: keys.adapterChannel, requestsTimeout: 5_000 }),
+      : createAdapter(redis.adapter.pub, redis.adapter.sub, {
+          key: keys.adapterChannel,
+          requestsTimeout: 5_000,
+        }),
   );
   log.info({ adapter }, `socket.io redis adapter: ${adapter}`);
 

@@ -1,30 +1,77 @@
-import { createClient } from 'redis';
+import {
+  createClient,
+  createCluster,
+  createSentinel,
+  type RedisClientType,
+  type RedisClusterType,
+  type RedisSentinelType,
+} from 'redis';
+import type { RedisTopology } from '../config.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
-/** The one place clients are configured; no offline queue: while Redis is away commands fail at once. */
-function build(url: string, name: string) {
-  return createClient({
-    url,
-    name,
-    disableOfflineQueue: true,
-    pingInterval: 10_000,
-    // No per-command timer: node-redis 6 arms an AbortSignal.timeout for every command by default,
-    // about 8% of an instance's CPU under chat load. A dead connection still fails commands (no
-    // offline queue, pings every 10 s); readiness has its own timeout for a Redis that hangs.
-    commandOptions: { timeout: 0 },
-    socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5_000 },
-  });
-}
+/**
+ * The one place Redis clients are configured, for every topology (REDIS_MODE):
+ * - standalone: one server (REDIS_URL);
+ * - cluster: a Redis Cluster discovered from seed nodes (REDIS_CLUSTER_NODES);
+ * - sentinel: a primary found and followed through sentinels (REDIS_SENTINELS, REDIS_SENTINEL_MASTER).
+ * No offline queue: while Redis is away commands fail at once. No per-command timer: node-redis 6
+ * arms an AbortSignal.timeout for every command by default, about 8% of an instance's CPU under chat
+ * load; the data client carries a shared coarse deadline instead (CommandDeadline below).
+ */
 
-export type RedisClient = ReturnType<typeof build>;
+type Standalone = RedisClientType;
+type AnyClient = RedisClientType | RedisClusterType | RedisSentinelType;
+
+/**
+ * What the stores may call: single-key commands and scripts, which every topology routes by key.
+ * No MULTI/pipelines (a cluster cannot run one across slots) and no scan helpers (cluster and
+ * sentinel clients lack `hScanIterator`); standalone, cluster and sentinel clients all satisfy it.
+ */
+export type RedisClient = Pick<
+  Standalone,
+  | 'get'
+  | 'set'
+  | 'del'
+  | 'exists'
+  | 'expire'
+  | 'hGet'
+  | 'hExists'
+  | 'hGetAll'
+  | 'hSetNX'
+  | 'hSet'
+  | 'lLen'
+  | 'hScan'
+  | 'hKeys'
+  | 'hLen'
+  | 'zAdd'
+  | 'zRangeByScore'
+  | 'evalSha'
+  | 'eval'
+  | 'info'
+  | 'ping'
+> & { readonly isReady: boolean };
+
+/** What the readiness probe and the adapter need of the pub/sub connections. */
+export type PubSubClient = Pick<Standalone, 'publish' | 'subscribe'> & {
+  readonly isReady: boolean;
+};
 
 export interface RedisClients {
-  /** Commands: users, rooms, messages, presence, sessions, rate limits. */
+  mode: RedisTopology['mode'];
+  /** Commands (users, rooms, messages, presence, sessions, rate limits), under the command deadline. */
   data: RedisClient;
   /** Adapter publishing. */
-  pub: RedisClient;
+  pub: PubSubClient;
   /** Adapter subscriptions (a connection in subscriber mode can run nothing else). */
-  sub: RedisClient;
+  sub: PubSubClient;
+  /**
+   * The same connection as `data`, typed for connect-redis (which names the standalone and cluster
+   * types; a sentinel client serves the get/set/expire/del/mGet it calls just the same).
+   */
+  session: RedisClientType | RedisClusterType;
+  /** The raw pub and sub clients, for the Socket.IO adapter (which takes any node-redis client). */
+  adapter: { pub: AnyClient; sub: AnyClient };
   close(): Promise<void>;
 }
 
@@ -34,46 +81,218 @@ export function reconnectDelay(retries: number): number {
   return Math.round(base / 2 + Math.random() * (base / 2));
 }
 
-/**
- * One node-redis client with an error listener (an unlistened 'error' would crash the process).
- * Callers answer `unavailable` instead of hanging while Redis is away.
- */
-export function createRedisClient(url: string, name: string, log: Logger): RedisClient {
-  const client = build(url, name);
-  let down = false;
-  client.on('error', (err: Error) => {
-    if (!down) log.warn({ client: name, err: err.message }, 'redis connection error');
-    down = true;
-  });
-  client.on('ready', () => {
-    if (down) log.info({ client: name }, 'redis connection restored');
-    down = false;
-  });
-  return client;
+/** A command unanswered within REDIS_COMMAND_TIMEOUT_MS: the caller answers `unavailable`. */
+export class RedisTimeoutError extends AppError {
+  constructor(ms: number) {
+    super('unavailable', `The chat store did not answer within ${ms} ms; try again shortly.`);
+    this.name = 'RedisTimeoutError';
+  }
 }
 
-/** Creates and connects the three clients; `close()` is idempotent. */
+/**
+ * A deadline for many commands at the cost of one timer: time is cut into ticks of ~deadline/8
+ * (at least 10 ms, at most 250 ms); every command started in a tick races one promise shared by
+ * that tick's cohort, rejected once the deadline has passed for the whole cohort. A command thus
+ * fails between `ms` and `ms` + one tick after it started, with RedisTimeoutError (code
+ * `unavailable`). Per command: one Promise.race, no timer, no AbortSignal.
+ */
+export class CommandDeadline {
+  private readonly tickMs: number;
+  private readonly ticks: number;
+  private now = 0;
+  private readonly due = new Map<number, { promise: Promise<never>; reject: (err: Error) => void }>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(readonly ms: number) {
+    this.tickMs = Math.min(250, Math.max(10, Math.floor(ms / 8)));
+    this.ticks = Math.ceil(ms / this.tickMs);
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+    this.timer.unref();
+  }
+
+  /** Resolves or rejects like `promise`, or rejects with RedisTimeoutError once the deadline passed. */
+  race<T>(promise: Promise<T>): Promise<T> {
+    const at = this.now + this.ticks + 1;
+    let cohort = this.due.get(at);
+    if (cohort === undefined) {
+      let reject: (err: Error) => void = () => undefined;
+      const p = new Promise<never>((_, r) => (reject = r));
+      p.catch(() => undefined); // a cohort whose commands all answered rejects unobserved
+      cohort = { promise: p, reject };
+      this.due.set(at, cohort);
+    }
+    return Promise.race([promise, cohort.promise]);
+  }
+
+  private tick(): void {
+    this.now++;
+    const cohort = this.due.get(this.now);
+    if (cohort === undefined) return;
+    this.due.delete(this.now);
+    cohort.reject(new RedisTimeoutError(this.ms));
+  }
+
+  /** Stops the timer; commands in flight keep their cohort (it never rejects). */
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** Methods that manage the connection rather than run a command: never under the deadline. */
+const NOT_COMMANDS = new Set(['constructor', 'connect', 'close', 'quit', 'disconnect', 'destroy']);
+
+/**
+ * `client` with every promise-returning method raced against `deadline`. A Proxy, so libraries that
+ * inspect the client (connect-redis, rate-limiter-flexible) still see what they expect.
+ */
+export function withDeadline<T extends object>(client: T, deadline: CommandDeadline | undefined): T {
+  if (deadline === undefined) return client;
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(client, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function' || typeof prop !== 'string' || NOT_COMMANDS.has(prop)) return value;
+      let fn = wrapped.get(prop);
+      if (fn === undefined) {
+        const method = value as (...args: unknown[]) => unknown;
+        fn = (...args: unknown[]) => {
+          const result = method.apply(target, args);
+          return result instanceof Promise ? deadline.race(result) : result;
+        };
+        wrapped.set(prop, fn);
+      }
+      return fn;
+    },
+  });
+}
+
+interface Built {
+  client: AnyClient;
+  connect(): Promise<unknown>;
+}
+
+/** Options every node connection gets, in every mode. */
+function nodeOptions(t: RedisTopology) {
+  return {
+    ...(t.username === undefined ? {} : { username: t.username }),
+    ...(t.password === undefined ? {} : { password: t.password }),
+    disableOfflineQueue: true,
+    pingInterval: 10_000,
+  };
+}
+
+const socketOptions = (t: RedisTopology) => ({
+  reconnectStrategy: reconnectDelay,
+  connectTimeout: 5_000,
+  ...(t.tls ? { tls: true as const } : {}),
+});
+
+/** One client of the topology, named `name`, with its error and topology events logged. */
+function build(t: RedisTopology, name: string, log: Logger): Built {
+  const l = log.child({ client: name });
+  let down = false;
+  const onError = (err: unknown) => {
+    if (!down) l.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis connection error');
+    down = true;
+  };
+  const onReady = () => {
+    if (down) l.info('redis connection restored');
+    down = false;
+  };
+  if (t.mode === 'cluster') {
+    const client = createCluster({
+      rootNodes: t.clusterNodes.map((url) => ({ url })),
+      defaults: { ...nodeOptions(t), name, socket: socketOptions(t) },
+      commandOptions: { timeout: 0 },
+    });
+    client.on('error', onError);
+    client.on('node-error', (err: Error, node: { host: string; port: number }) =>
+      l.warn({ node: `${node.host}:${node.port}`, err: err.message }, 'redis cluster node error'),
+    );
+    client.on('node-disconnect', (node: { host: string; port: number }) =>
+      l.warn({ node: `${node.host}:${node.port}` }, 'redis cluster node disconnected'),
+    );
+    client.on('node-ready', (node: { host: string; port: number }) =>
+      l.info({ node: `${node.host}:${node.port}` }, 'redis cluster node ready'),
+    );
+    client.on('connect', onReady);
+    return { client, connect: () => client.connect() };
+  }
+  if (t.mode === 'sentinel') {
+    const client = createSentinel({
+      name: t.sentinelMaster,
+      sentinelRootNodes: t.sentinels.map((s) => ({ host: s.host, port: s.port })),
+      nodeClientOptions: { ...nodeOptions(t), name, socket: socketOptions(t) },
+      sentinelClientOptions: {
+        ...(t.tls ? { socket: { tls: true as const } } : {}),
+        ...(t.password === undefined ? {} : { password: t.password }),
+        ...(t.username === undefined ? {} : { username: t.username }),
+      },
+      passthroughClientErrorEvents: true,
+      scanInterval: 2_000,
+      commandOptions: { timeout: 0 },
+    });
+    client.on('error', onError);
+    client.on('ready', onReady);
+    client.on('topology-change', (event: { type: string; node?: { host: string; port: number } }) =>
+      l.info(
+        { event: event.type, ...(event.node ? { node: `${event.node.host}:${event.node.port}` } : {}) },
+        'redis sentinel topology change',
+      ),
+    );
+    return { client, connect: () => client.connect() };
+  }
+  const client = createClient({
+    url: t.url,
+    name,
+    ...nodeOptions(t),
+    commandOptions: { timeout: 0 },
+    socket: socketOptions(t),
+  });
+  client.on('error', onError);
+  client.on('ready', onReady);
+  return { client, connect: () => client.connect() };
+}
+
+/**
+ * Creates and connects the data, pub and sub clients of `topology`; `close()` is idempotent.
+ * The data client answers RedisTimeoutError (`unavailable`) for a command unanswered within
+ * REDIS_COMMAND_TIMEOUT_MS (0: no deadline).
+ */
 export async function connectRedisClients(
-  url: string,
+  topology: Readonly<RedisTopology>,
   instanceId: string,
   log: Logger,
 ): Promise<RedisClients> {
-  const data = createRedisClient(url, `${instanceId}-data`, log);
-  const pub = createRedisClient(url, `${instanceId}-pub`, log);
-  const sub = createRedisClient(url, `${instanceId}-sub`, log);
-  await Promise.all([data.connect(), pub.connect(), sub.connect()]);
+  const built = (['data', 'pub', 'sub'] as const).map((role) =>
+    build(topology, `${instanceId}-${role}`, log),
+  );
+  const [data, pub, sub] = built as [Built, Built, Built];
+  await Promise.all(built.map((b) => b.connect()));
+  log.info({ mode: topology.mode }, `redis topology: ${topology.mode}`);
+  const deadline = topology.commandTimeoutMs > 0 ? new CommandDeadline(topology.commandTimeoutMs) : undefined;
+  const timed = withDeadline(data.client, deadline);
   let closing: Promise<void> | undefined;
   const close = () => {
+    deadline?.stop();
     closing ??= Promise.allSettled(
       // A client still reconnecting would wait for Redis to come back: destroy it instead.
-      [data, pub, sub].map(async (c) => {
-        if (c.isReady) await c.close();
-        else if (c.isOpen) c.destroy();
+      built.map(async ({ client }) => {
+        if (client.isReady) await client.close();
+        else if (client.isOpen) await client.destroy();
       }),
     ).then(() => undefined);
     return closing;
   };
-  return { data, pub, sub, close };
+  return {
+    mode: topology.mode,
+    data: timed as unknown as RedisClient,
+    pub: pub.client as unknown as PubSubClient,
+    sub: sub.client as unknown as PubSubClient,
+    session: timed as unknown as RedisClientType,
+    adapter: { pub: pub.client, sub: sub.client },
+    close,
+  };
 }
 
 /** The server's major version, from INFO server (7 or more serves sharded pub/sub). */
@@ -82,3 +301,11 @@ export async function redisMajorVersion(client: RedisClient): Promise<number> {
   const match = /redis_version:(\d+)/.exec(info);
   return match?.[1] ? Number(match[1]) : 0;
 }
+
+// Compile-time proof that every topology's client satisfies the narrow types the stores use.
+export const satisfiesNarrowTypes: readonly [
+  (c: RedisClusterType) => RedisClient,
+  (c: RedisSentinelType) => RedisClient,
+  (c: RedisClusterType) => PubSubClient,
+  (c: RedisSentinelType) => PubSubClient,
+] = [(c) => c, (c) => c, (c) => c, (c) => c];

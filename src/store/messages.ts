@@ -284,12 +284,12 @@ export function createMessageStore(
       );
     },
 
-    /** Latest sequence per room, pipelined in one round trip. */
+    /**
+     * Latest sequence per room: one GET per room, sent together (the client pipelines them per
+     * connection; on a cluster each goes to its room's master, no pipeline crosses slots).
+     */
     async latestSeqs(rooms: readonly string[]): Promise<Map<string, number>> {
-      if (rooms.length === 0) return new Map();
-      const multi = redis.multi();
-      for (const room of rooms) multi.get(keys.roomSeq(room));
-      const replies = await multi.execAsPipeline();
+      const replies = await Promise.all(rooms.map((room) => redis.get(keys.roomSeq(room))));
       return new Map(rooms.map((room, i) => [room, Number(replies[i] ?? 0)]));
     },
   };

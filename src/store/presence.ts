@@ -22,6 +22,14 @@ const count = z.number().int().min(0);
 /** Field names in an instance hash. Usernames and room names cannot hold '|'. */
 const onlineField = (user: string) => `u|${user}`;
 const roomField = (room: string, user: string) => `r|${room}|${user}`;
+/** The room of a `r|room|user` field; undefined for an online field. */
+const fieldRoom = (field: string) =>
+  field.startsWith('r|') ? field.slice(2, field.indexOf('|', 2)) : undefined;
+/**
+ * Rounds a reap or heartbeat may take to learn the rooms an instance hash holds (each round adds
+ * the undeclared rooms the script reported); more means the hash keeps changing under us.
+ */
+const MAX_ROOM_ROUNDS = 3;
 
 /**
  * Apply ops [field, user, delta] for this instance, only while it holds its lease (otherwise a
@@ -50,87 +58,113 @@ return out
   z.union([z.tuple([z.literal(0)]), z.tuple([z.literal(1)], count)]),
 );
 
-/** Subtract one instance's contributions from the global hashes and drop it. Shared by reap and resync. */
+/**
+ * Lua shared by reap and heartbeat. Every key is declared: KEYS[5] is the online hash and
+ * KEYS[6..] the room hashes named, in order, by ARGV[5..4+n] (n = ARGV[4] in both scripts).
+ * `missing` lists the rooms an instance hash holds that the caller did not declare: the script
+ * then changes nothing and returns them, and the caller runs it again with those rooms declared.
+ */
 const UNDO_INSTANCE = `
-local function undo(id, ikey, onlineKey, roomPrefix, rooms)
+local roomKeys = {}
+for i = 1, tonumber(ARGV[4]) do roomKeys[ARGV[4 + i]] = KEYS[5 + i] end
+local function parse(f)
+  if string.sub(f, 1, 2) == 'u|' then return nil, string.sub(f, 3) end
+  local sep = string.find(f, '|', 3, true)
+  return string.sub(f, 3, sep - 1), string.sub(f, sep + 1)
+end
+local function missing(ikey)
+  local out, seen = {}, {}
+  for _, f in ipairs(redis.call('HKEYS', ikey)) do
+    local room = parse(f)
+    if room and not roomKeys[room] and not seen[room] then
+      seen[room] = true
+      table.insert(out, room)
+    end
+  end
+  return out
+end
+local function undo(ikey, rooms)
   local fields = redis.call('HGETALL', ikey)
   for i = 1, #fields, 2 do
-    local f, n = fields[i], tonumber(fields[i + 1])
-    local gkey, user
-    if string.sub(f, 1, 2) == 'u|' then
-      gkey = onlineKey
-      user = string.sub(f, 3)
-    else
-      local sep = string.find(f, '|', 3, true)
-      local room = string.sub(f, 3, sep - 1)
-      user = string.sub(f, sep + 1)
-      gkey = roomPrefix .. room
+    local room, user = parse(fields[i])
+    local gkey = KEYS[5]
+    if room then
+      gkey = roomKeys[room]
       rooms[room] = true
     end
-    local g = redis.call('HINCRBY', gkey, user, -n)
+    local g = redis.call('HINCRBY', gkey, user, -tonumber(fields[i + 1]))
     if g <= 0 then redis.call('HDEL', gkey, user) end
   end
   redis.call('DEL', ikey)
-  return #fields > 0
+end
+local function list(set)
+  local out = {}
+  for r, _ in pairs(set) do table.insert(out, r) end
+  return out
 end
 `;
 
 /**
- * Reap instances whose lease expired before ARGV[1]. KEYS: leases, version, info.
- * ARGV: now, instance key prefix, online key, room key prefix. Returns {reaped ids, rooms touched}.
+ * Reap one instance whose lease expired before ARGV[1] (a lease renewed meanwhile is left alone).
+ * KEYS: leases, version, info, the instance's hash, online, room hashes…
+ * ARGV: now, id, unused, n, room names (n)…
+ * Returns {1, rooms touched}, {0, {}} when there was nothing to reap, {2, undeclared rooms}.
  */
 const REAP = new LuaScript(
   'presence_reap',
   `${UNDO_INSTANCE}
-local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not score or tonumber(score) > tonumber(ARGV[1]) then return {0, {}} end
+local absent = missing(KEYS[4])
+if #absent > 0 then return {2, absent} end
 local rooms = {}
-for _, id in ipairs(dead) do
-  undo(id, ARGV[2] .. id, ARGV[3], ARGV[4], rooms)
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[3], id)
-end
-if #dead > 0 then redis.call('INCR', KEYS[2]) end
-local out = {}
-for r, _ in pairs(rooms) do table.insert(out, r) end
-return {dead, out}
+undo(KEYS[4], rooms)
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[3], ARGV[2])
+redis.call('INCR', KEYS[2])
+return {1, list(rooms)}
 `,
-  z.tuple([z.array(z.string()), z.array(z.string())]),
+  z.tuple([z.union([z.literal(0), z.literal(1), z.literal(2)]), z.array(z.string())]),
 );
 
 /**
  * Heartbeat: renew the lease. When the lease was missing (reaped, or Redis lost it), undo whatever
  * the instance hash still holds and re-apply the full local state given in ARGV.
- * KEYS: leases, version, info, instance. ARGV: id, expiry, info JSON, online key, room prefix,
- * force ('1' after a write failed midway), then [field, user, count]… (only read when resyncing).
- * Returns {resynced, rooms touched}.
+ * KEYS: leases, version, info, instance, online, room hashes… ARGV: id, expiry, info JSON, n,
+ * room names (n)…, force ('1' after a write failed midway), then [field, user, count]… (only read
+ * when resyncing). Returns {0, {}} (renewed), {1, rooms touched} (resynced), {2, undeclared rooms}.
  */
 const HEARTBEAT = new LuaScript(
   'presence_heartbeat',
   `${UNDO_INSTANCE}
+local n = tonumber(ARGV[4])
 local had = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if had and ARGV[5 + n] ~= '1' then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+  return {0, {}}
+end
+local absent = missing(KEYS[4])
+if #absent > 0 then return {2, absent} end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-if had and ARGV[6] ~= '1' then return {0, {}} end
 local rooms = {}
-undo(ARGV[1], KEYS[4], ARGV[4], ARGV[5], rooms)
-for i = 7, #ARGV, 3 do
-  local f, user, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  redis.call('HSET', KEYS[4], f, n)
-  if string.sub(f, 1, 2) == 'u|' then
-    redis.call('HINCRBY', ARGV[4], user, n)
-  else
-    local sep = string.find(f, '|', 3, true)
-    local room = string.sub(f, 3, sep - 1)
+undo(KEYS[4], rooms)
+for i = 6 + n, #ARGV, 3 do
+  local f, user, c = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  redis.call('HSET', KEYS[4], f, c)
+  local room = parse(f)
+  local gkey = KEYS[5]
+  if room then
+    gkey = roomKeys[room]
     rooms[room] = true
-    redis.call('HINCRBY', ARGV[5] .. room, user, n)
   end
+  redis.call('HINCRBY', gkey, user, c)
 end
 redis.call('INCR', KEYS[2])
-local out = {}
-for r, _ in pairs(rooms) do table.insert(out, r) end
-return {1, out}
+return {1, list(rooms)}
 `,
-  z.tuple([z.union([z.literal(0), z.literal(1)]), z.array(z.string())]),
+  z.tuple([z.union([z.literal(0), z.literal(1), z.literal(2)]), z.array(z.string())]),
 );
 
 /** Read the version and counts together, so broadcasts can be ordered by version. */
@@ -165,7 +199,14 @@ export function createPresenceStore(
   opts: { instanceId: string; leaseMs: number; startedAt: string },
 ) {
   const id = opts.instanceId;
-  const roomPrefix = keys.presenceRoom('');
+  /** The keys both the heartbeat and a reap of this instance start with. */
+  const instanceKeys = () => [
+    keys.presenceLeases,
+    keys.presenceVersion,
+    keys.presenceInfo,
+    keys.presenceInstance(id),
+    keys.presenceOnline,
+  ];
   /** This instance's contributions: field → { user, count }. */
   const local = new Map<string, { user: string; count: number }>();
 
@@ -249,34 +290,71 @@ export function createPresenceStore(
       });
       const force = mustResync;
       mustResync = false;
-      const args = [
-        id,
-        String(now + opts.leaseMs),
-        infoJson,
-        keys.presenceOnline,
-        roomPrefix,
-        force ? '1' : '0',
-      ];
-      for (const [field, { user, count }] of local) args.push(field, user, String(count));
-      const [resynced, rooms] = await HEARTBEAT.run(
-        redis,
-        [keys.presenceLeases, keys.presenceVersion, keys.presenceInfo, keys.presenceInstance(id)],
-        args,
-      ).catch((err: unknown) => {
+      const triples: string[] = [];
+      const rooms = new Set<string>();
+      for (const [field, { user, count }] of local) {
+        triples.push(field, user, String(count));
+        const room = fieldRoom(field);
+        if (room !== undefined) rooms.add(room);
+      }
+      try {
+        for (let attempt = 0; ; attempt++) {
+          const names = [...rooms];
+          const [status, touched] = await HEARTBEAT.run(
+            redis,
+            [...instanceKeys(), ...names.map((r) => keys.presenceRoom(r))],
+            [
+              id,
+              String(now + opts.leaseMs),
+              infoJson,
+              String(names.length),
+              ...names,
+              force ? '1' : '0',
+              ...triples,
+            ],
+          );
+          if (status !== 2) return { resynced: status === 1, rooms: touched };
+          if (attempt >= MAX_ROOM_ROUNDS) throw new Error('presence heartbeat: room set kept changing');
+          for (const r of touched) rooms.add(r);
+        }
+      } catch (err) {
         mustResync ||= force;
         throw err;
-      });
-      return { resynced: resynced === 1, rooms };
+      }
     },
 
     /** Undo every instance whose lease has lapsed. Returns what was reaped and the rooms touched. */
     async reap(): Promise<{ instances: string[]; rooms: string[] }> {
-      const [instances, rooms] = await REAP.run(
-        redis,
-        [keys.presenceLeases, keys.presenceVersion, keys.presenceInfo],
-        [String(Date.now()), keys.presenceInstance(''), keys.presenceOnline, roomPrefix],
-      );
-      return { instances, rooms };
+      const now = Date.now();
+      const dead = await redis.zRangeByScore(keys.presenceLeases, '-inf', now);
+      const instances: string[] = [];
+      const touched = new Set<string>();
+      for (const dying of dead) {
+        const rooms = new Set<string>();
+        for (let attempt = 0; ; attempt++) {
+          const names = [...rooms];
+          const [status, out] = await REAP.run(
+            redis,
+            [
+              keys.presenceLeases,
+              keys.presenceVersion,
+              keys.presenceInfo,
+              keys.presenceInstance(dying),
+              keys.presenceOnline,
+              ...names.map((r) => keys.presenceRoom(r)),
+            ],
+            [String(now), dying, '', String(names.length), ...names],
+          );
+          if (status === 1) {
+            instances.push(dying);
+            for (const r of out) touched.add(r);
+          }
+          if (status !== 2) break;
+          if (attempt >= MAX_ROOM_ROUNDS) throw new Error('presence reap: room set kept changing');
+          for (const r of out) rooms.add(r);
+        }
+      }
+      return { instances, rooms: [...touched] };
     },
 
     /** Leave the cluster now (graceful shutdown): expire our lease and reap ourselves. */
@@ -301,10 +379,13 @@ export function createPresenceStore(
     /** Online usernames across the cluster (sorted, at most `limit`). */
     async onlineUsers(limit: number): Promise<string[]> {
       const users: string[] = [];
-      for await (const batch of redis.hScanIterator(keys.presenceOnline, { COUNT: 500 })) {
-        for (const entry of batch) users.push(entry.field);
-        if (users.length >= limit) break;
-      }
+      // HSCAN by cursor: the one scan every topology's client offers (no iterator helper on cluster).
+      let cursor = '0';
+      do {
+        const reply = await redis.hScan(keys.presenceOnline, cursor, { COUNT: 500 });
+        cursor = String(reply.cursor);
+        for (const entry of reply.entries) users.push(entry.field);
+      } while (cursor !== '0' && users.length < limit);
       return users.sort((a, b) => a.localeCompare(b)).slice(0, limit);
     },
 

@@ -28,13 +28,25 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-async function npmStart(): Promise<Started> {
+async function npmStart(extra: string[] = []): Promise<Started> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'launcher-'));
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
   delete env.REDIS_URL;
   delete env.PORT;
-  const args = ['start', '--', '--instances', '1', '--port', String(port), '--dir', dir, '--logs', 'files'];
+  const args = [
+    'start',
+    '--',
+    '--instances',
+    '1',
+    '--port',
+    String(port),
+    '--dir',
+    dir,
+    '--logs',
+    'files',
+    ...extra,
+  ];
   // Its own process group, so that cleanup can reach whatever a failed test leaves.
   const npm = spawn('npm', args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
@@ -103,4 +115,22 @@ describe('npm start stops cleanly whatever stops it', () => {
     kill(started.launcher, 'SIGKILL');
     await expectAllGone(started.tree, started.output);
   });
+});
+
+describe('npm start -- --redis cluster|sentinel', () => {
+  for (const [topology, processes] of [
+    ['cluster', 6],
+    ['sentinel', 5],
+  ] as const) {
+    it(`serves on a local ${topology} and SIGTERM stops every Redis process with the rest`, async () => {
+      const started = await npmStart(['--redis', topology]);
+      expect(started.output()).toContain(`redis ${topology}`);
+      // the Redis processes, app-1, nginx master (+ workers), the watchdog below the launcher
+      expect(started.tree.length).toBeGreaterThanOrEqual(processes + 4);
+      expect((await request(`${started.url}/readyz`)).status).toBe(200);
+      kill(started.npm.pid ?? 0, 'SIGTERM');
+      await expectAllGone(started.tree, started.output);
+      expect(started.output()).toContain('Stopped.');
+    });
+  }
 });

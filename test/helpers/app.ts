@@ -25,6 +25,8 @@ export async function startApp(opts: { name: string; prefix?: string; env?: RawE
     HOST: '127.0.0.1',
     PORT: '0',
     REDIS_URL: inject('redisUrl'),
+    // The project's topology, unless the test brings its own Redis.
+    ...(opts.env?.REDIS_URL === undefined ? inject('redisEnv') : {}),
     REDIS_PREFIX: prefix,
     SESSION_SECRET: TEST_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

@@ -1,3 +1,5 @@
+import calculateSlot from 'cluster-key-slot';
+import { createClient, type RedisClientType } from 'redis';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -123,4 +125,32 @@ function pings(target: net.NetConnectOpts, timeoutMs: number): Promise<boolean> 
     socket.once('error', () => finish(false));
     socket.once('end', () => finish(/^HTTP\/1\.[01] 200/.test(reply)));
   });
+}
+
+/**
+ * A fresh standalone client on the node that serves `key`: the server itself in standalone mode,
+ * the master owning the key's slot on a cluster (found with CLUSTER SLOTS from `url`). For
+ * commands that watch one node (MONITOR). The caller closes it.
+ */
+export async function nodeClientFor(url: string, mode: string, key: string): Promise<RedisClientType> {
+  if (mode !== 'cluster') {
+    const client: RedisClientType = createClient({ url });
+    await client.connect();
+    return client;
+  }
+  const seed: RedisClientType = createClient({ url });
+  await seed.connect();
+  let target: string;
+  try {
+    const slot = calculateSlot(key);
+    const ranges = await seed.clusterSlots();
+    const range = ranges.find((r) => r.from <= slot && slot <= r.to);
+    if (range === undefined) throw new Error(`no node serves slot ${slot}`);
+    target = `redis://${range.master.host}:${range.master.port}`;
+  } finally {
+    await seed.close();
+  }
+  const client: RedisClientType = createClient({ url: target });
+  await client.connect();
+  return client;
 }

@@ -1,6 +1,7 @@
 import type { Socket } from 'socket.io-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createKeys } from '../../src/redis/keys.js';
+import { nodeClientFor } from '../helpers/redis.js';
 import { connect, emitAck, eventually, getJson, signUp, startApp, type TestApp } from '../helpers/app.js';
 
 /** Sessions live 4 s; the instances check their sockets' sessions every 200 ms. */
@@ -40,8 +41,7 @@ describe('session lifetime and open sockets', () => {
     const alice = await chatter(a);
     // Every command Redis runs on this session's key, to count the renewals.
     const sessionKey = `${createKeys(a.prefix).sessions}${sessionId(alice.cookie)}`;
-    const monitor = a.server.redis.data.duplicate();
-    await monitor.connect();
+    const monitor = await nodeClientFor(inject('redisUrl'), inject('redisEnv').REDIS_MODE ?? '', sessionKey);
     onTestFinished(async () => {
       if (monitor.isOpen) await monitor.close();
     });

@@ -85,4 +85,55 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({ ALLOWED_ORIGINS: 'not a url' })).toThrow(/ALLOWED_ORIGINS/);
   });
+
+  it('reads the Redis topology of each mode', () => {
+    expect(loadConfig({}).redis).toMatchObject({ mode: 'standalone', tls: false, commandTimeoutMs: 5000 });
+    expect(
+      loadConfig({
+        REDIS_MODE: 'cluster',
+        REDIS_CLUSTER_NODES: 'rediss://a:7000, rediss://b:7001',
+        REDIS_PASSWORD: 'pw',
+      }).redis,
+    ).toMatchObject({
+      mode: 'cluster',
+      clusterNodes: ['rediss://a:7000', 'rediss://b:7001'],
+      tls: true,
+      password: 'pw',
+    });
+    expect(
+      loadConfig({
+        REDIS_MODE: 'sentinel',
+        REDIS_SENTINELS: 's1:26379,[::1]:26380',
+        REDIS_SENTINEL_MASTER: 'main',
+        REDIS_TLS: 'true',
+        REDIS_COMMAND_TIMEOUT_MS: '0',
+      }).redis,
+    ).toMatchObject({
+      mode: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+      sentinelMaster: 'main',
+      tls: true,
+      commandTimeoutMs: 0,
+    });
+  });
+
+  it('lists every topology problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ REDIS_MODE: 'sentinel', REDIS_SENTINELS: 'nohost, h:99999', REDIS_CLUSTER_NODES: 'x' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toContain('"nohost" is not host:port');
+    expect(problems).toContain('"h:99999" is not host:port');
+    expect(problems).toContain('REDIS_SENTINEL_MASTER: required');
+    expect(problems).toContain('REDIS_CLUSTER_NODES: "x" is not a URL');
+    expect(problems).toContain('REDIS_CLUSTER_NODES: only read when REDIS_MODE=cluster');
+    expect(() => loadConfig({ REDIS_MODE: 'cluster' })).toThrow(/REDIS_CLUSTER_NODES: required/);
+  });
 });

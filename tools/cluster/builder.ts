@@ -95,6 +95,7 @@ export async function buildCluster(opts: BuildClusterOptions): Promise<Cluster> 
   try {
     redis = await opts.redis.start(path.join(opts.dir, 'redis'));
     const redisUrl = redis.url;
+    const redisEnv = redis.env ?? {};
     for (let index = 0; index < opts.instances; index++) {
       const id = opts.id?.(index) ?? `app-${index + 1}`;
       slots.push({ index, id, port: await freePort(HOST), proc: undefined });
@@ -102,7 +103,7 @@ export async function buildCluster(opts: BuildClusterOptions): Promise<Cluster> 
     const launch = async (slot: Slot): Promise<void> => {
       slot.proc = await startInstance({
         port: slot.port,
-        env: { ...opts.env?.(slot.index), HOST, REDIS_URL: redisUrl, INSTANCE_ID: slot.id },
+        env: { ...redisEnv, ...opts.env?.(slot.index), HOST, REDIS_URL: redisUrl, INSTANCE_ID: slot.id },
         ...(opts.entry === undefined ? {} : { entry: opts.entry }),
         logFile: path.join(opts.dir, 'logs', `${slot.id}.log`),
         ...(opts.onLine === undefined ? {} : { onLine: opts.onLine(slot.id, slot.index) }),

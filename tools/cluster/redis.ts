@@ -7,14 +7,17 @@ import { managedView, mergeEnv, Supervised, type ManagedProcess } from './proces
 /**
  * Redis for a cluster. The builder asks a RedisStarter for a RedisDeployment and only ever uses the
  * deployment's URL and lifecycle, so another topology (Sentinel, Redis Cluster) is another starter
- * behind the same interface. Today: `standaloneRedis()` (one redis-server) and `externalRedis(url)`.
+ * behind the same interface: `standaloneRedis()` (one redis-server), `externalRedis(url)`, and in
+ * redis-cluster.ts / redis-sentinel.ts `redisCluster()` and `redisSentinel()`.
  */
 
 /** A running Redis topology, as the cluster sees it. */
 export interface RedisDeployment {
   readonly kind: string;
-  /** What the app instances get as REDIS_URL. */
+  /** What the app instances get as REDIS_URL (on a cluster: one of its nodes; sentinel: the first primary). */
   readonly url: string;
+  /** More REDIS_* settings the app instances get (REDIS_MODE and its nodes); none for standalone. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Pids of the processes it runs (none for an external Redis). */
   pids(): number[];
   readonly running: boolean;
@@ -51,6 +54,14 @@ export interface StartRedisOptions {
   /** Default: redis-server from PATH. */
   binary?: string;
   timeoutMs?: number;
+  /** A config file given first (a sentinel needs a writable one). */
+  configFile?: string;
+  /** More arguments after the defaults (e.g. `--cluster-enabled yes`, `--sentinel`). */
+  extraArgs?: string[];
+  /** The output line that says it is ready (default: "Ready to accept connections"). */
+  readyLine?: RegExp;
+  /** Name in error messages (default `redis-server :<port>`). */
+  name?: string;
 }
 
 export interface RedisProcess extends ManagedProcess {
@@ -77,19 +88,22 @@ export async function startRedisServer(opts: StartRedisOptions): Promise<RedisPr
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   // prettier-ignore
   const args = [
+    ...(opts.configFile === undefined ? [] : [opts.configFile]),
     '--port', String(port),
     '--bind', bind,
     '--dir', opts.dir,
     '--appendonly', opts.appendonly === false ? 'no' : 'yes',
     '--save', '',
     '--daemonize', 'no',
+    ...(opts.extraArgs ?? []),
   ];
+  const readyLine = opts.readyLine ?? READY_LINE;
   const proc = new Supervised(binary, args, {
-    name: `redis-server :${port}`,
+    name: opts.name ?? `redis-server :${port}`,
     env: mergeEnv({}),
     ...(opts.logFile === undefined ? {} : { logFile: opts.logFile }),
     onLine: (line) => {
-      if (READY_LINE.test(line)) markReady();
+      if (readyLine.test(line)) markReady();
     },
   });
   const timeoutMs = opts.timeoutMs ?? 15_000;
@@ -103,7 +117,7 @@ export async function startRedisServer(opts: StartRedisOptions): Promise<RedisPr
   });
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
