@@ -1,6 +1,5 @@
 import { createClient } from 'redis';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import type { RedisClient } from '../../src/redis/clients.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { withCluster, type Ctx } from '../lib/context.js';
 import { register } from '../lib/http.js';
@@ -98,7 +97,7 @@ export async function scale(ctx: Ctx): Promise<ScaleResult> {
     { kind: 'product', label: 'scale', instances: 1, env: { BCRYPT_ROUNDS: '10' } },
     async (cluster) => {
       const url = cluster.urls[0] ?? '';
-      const redis = createClient({ url: cluster.redis.url, name: 'bench-seed' }) as unknown as RedisClient;
+      const redis = createClient({ url: cluster.redis.url, name: 'bench-seed' });
       await redis.connect();
       const keys = createKeys(PREFIX);
       const [reader, creator] = [

@@ -44,7 +44,10 @@ export type RedisClient = Pick<
   | 'hScan'
   | 'hKeys'
   | 'hLen'
+  | 'hmGet'
   | 'zAdd'
+  | 'zCard'
+  | 'zRange'
   | 'zRangeByScore'
   | 'evalSha'
   | 'eval'
@@ -52,8 +55,14 @@ export type RedisClient = Pick<
   | 'ping'
 > & { readonly isReady: boolean };
 
-/** What the readiness probe and the adapter need of the pub/sub connections. */
+/**
+ * What the readiness probe, the adapter and the seq notices need of the pub/sub connections
+ * (`on('ready')`: the subscriber re-subscribed after a reconnect).
+ */
 export type PubSubClient = Pick<Standalone, 'publish' | 'subscribe'> & {
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: 'ready', listener: () => void): unknown;
+  off(event: 'ready', listener: () => void): unknown;
   readonly isReady: boolean;
 };
 

@@ -55,6 +55,20 @@ return added
 );
 
 /**
+ * Records a room in a user's own rooms (newest first) and trims them to the newest ARGV[3].
+ * KEYS: userRooms(user). ARGV: room, ms, max.
+ */
+const REMEMBER = new LuaScript(
+  'user_rooms_remember',
+  `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
+return 1
+`,
+  z.number().int(),
+);
+
+/**
  * One directory page in one round trip: identities from `q` (a prefix; '' = all) strictly after
  * `cursor` ('' = from the start), at most `limit`, each with its room JSON ('' when missing).
  * Cost O(log n + limit). KEYS: roomDirectory, roomIdentities, rooms. ARGV: q, cursor, limit.
@@ -214,12 +228,7 @@ export function createRoomStore(redis: RedisClient, keys: Keys) {
 
     /** Records that `user` joined or created `room` (newest first, capped at MY_ROOMS_MAX); one round trip. */
     async remember(user: string, room: string): Promise<void> {
-      const key = keys.userRooms(user);
-      await redis
-        .multi()
-        .zAdd(key, { score: Date.now(), value: room })
-        .zRemRangeByRank(key, 0, -(MY_ROOMS_MAX + 1))
-        .exec();
+      await REMEMBER.run(redis, [keys.userRooms(user)], [room, String(Date.now()), String(MY_ROOMS_MAX)]);
     },
 
     /** The user's rooms, most recently joined first, at most MY_ROOMS_MAX: O(log n + MY_ROOMS_MAX). */

@@ -2,7 +2,6 @@ import type { Browser, Page } from 'playwright-core';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedRooms, seededRoomName } from '../../bench/lib/seed-rooms.js';
-import type { RedisClient } from '../../src/redis/clients.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
 import {
@@ -30,7 +29,7 @@ beforeAll(async () => {
   const [source] = await distinctSources(cluster, 1);
   if (!source) throw new Error('no source address');
   door = await startFrontDoor(cluster.nginxUrl, source.from);
-  const redis = createClient({ url: cluster.redis.url }) as unknown as RedisClient;
+  const redis = createClient({ url: cluster.redis.url });
   await redis.connect();
   try {
     // The instances' default key prefix.
