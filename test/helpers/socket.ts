@@ -3,17 +3,20 @@ import { fromAddress } from './http.js';
 
 /** Socket.IO clients for tests: connect with a session cookie (optionally from a loopback address), acks, events. */
 
-/** A connected socket for a session cookie (rejects with the connect_error). */
+/**
+ * A connected socket for a session cookie, no automatic reconnection (rejects with the
+ * connect_error). WebSocket only unless `polling` (then long-polling only).
+ */
 export function connect(
   url: string,
   cookie: string | undefined,
-  extra: { origin?: string; from?: string } = {},
+  extra: { origin?: string; from?: string; polling?: boolean } = {},
 ): Promise<Socket> {
   const headers: Record<string, string> = {};
   if (cookie) headers.cookie = cookie;
   if (extra.origin) headers.origin = extra.origin;
   const socket = ioClient(url, {
-    transports: ['websocket'],
+    transports: extra.polling === true ? ['polling'] : ['websocket'],
     extraHeaders: headers,
     reconnection: false,
     forceNew: true,

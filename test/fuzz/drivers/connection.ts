@@ -1,5 +1,5 @@
-import { io as ioClient, type Socket } from 'socket.io-client';
-import { fromAddress } from '../../helpers/cluster.js';
+import type { Socket } from 'socket.io-client';
+import { connect } from '../../helpers/socket.js';
 import type { Tally } from '../figures.js';
 
 /** Opens a signed-in Socket.IO connection (no automatic reconnection); rejects with the connect_error. */
@@ -8,20 +8,7 @@ export function openSocket(
   cookie: string,
   opts: { from?: string; polling?: boolean } = {},
 ): Promise<Socket> {
-  const socket = ioClient(url, {
-    transports: opts.polling === true ? ['polling'] : ['websocket'],
-    extraHeaders: { cookie },
-    reconnection: false,
-    forceNew: true,
-    ...(opts.from === undefined ? {} : fromAddress(opts.from)),
-  });
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (err) => {
-      socket.close();
-      reject(err);
-    });
-  });
+  return connect(url, cookie, opts);
 }
 
 export interface ConnectionPlan {
