@@ -4,43 +4,20 @@
  * loopback ports), with load generators in child processes (bench/worker.ts). Prints tables and
  * writes bench/results/latest.json and latest.md. See bench/README.md.
  *
- * Options:
- *   --smoke                tiny sizes; exit 1 if a scenario threw or produced no numbers
- *   --scenario a,b         fanout,idle,login,locality,history,scale (default: all)
- *   --steps 500,1000,...   fan-out offered rates, msg/s
- *   --duration-s N         seconds per fan-out window
- *   --repeat N             fan-out windows per rate and side, alternating product/baseline (default 2; smoke 1)
- *   --workers N            load generator processes (1–2, default 2)
- *   --cpu-prof             start product instances with --cpu-prof (profiles in the run directory)
- *   --log-level L          instances' LOG_LEVEL (default warn)
- *   --product-entry FILE   run this instead of dist/main.js as the product (A/B a candidate build;
- *                          keep it inside the repository so node_modules resolve)
- *   --product-env K=V,...  extra env for the product instances (A/B a setting)
- *   --quiet-wait-s N       seconds the run may spend in all waiting for the machine to be quiet (others'
- *                          work below 0.4 cores) before scenarios and fan-out rates, and re-measuring
- *                          fan-out windows others disturbed (default 180; smoke 0)
- *   --out DIR              where latest.json/latest.md go (default bench/results; smoke: the run directory)
+ * Options: bench/lib/options.ts.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { redisVersionSeen, stopAllClusters } from './lib/cluster.js';
 import type { Ctx } from './lib/context.js';
 import { waitQuiet } from './lib/quiet.js';
 import { machineInfo } from './lib/procfs.js';
 import { nowMs } from './lib/protocol.js';
-import {
-  fanoutTable,
-  historyTable,
-  idleTable,
-  localityTable,
-  loginTable,
-  scaleTable,
-  targets,
-  targetsTable,
-  type ScenarioResults,
-} from './lib/report.js';
+import { benchOptions, type Scenario } from './lib/options.js';
+import { reportMarkdown } from './lib/report/document.js';
+import { targets, type ScenarioResults } from './lib/report/targets.js';
+import { missing } from './lib/smoke-check.js';
 import { WorkerPool } from './lib/workers.js';
 import { fanout } from './scenarios/fanout.js';
 import { history } from './scenarios/history.js';
@@ -50,121 +27,11 @@ import { loginStorm } from './scenarios/login.js';
 import { scale } from './scenarios/scale.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SCENARIOS = ['fanout', 'idle', 'login', 'locality', 'history', 'scale'] as const;
-type Scenario = (typeof SCENARIOS)[number];
 
 const out = (line: string) => void process.stdout.write(`${line}\n`);
 
-function options() {
-  const { values } = parseArgs({
-    options: {
-      smoke: { type: 'boolean', default: false },
-      scenario: { type: 'string' },
-      steps: { type: 'string' },
-      'duration-s': { type: 'string' },
-      repeat: { type: 'string' },
-      workers: { type: 'string' },
-      'cpu-prof': { type: 'boolean', default: false },
-      'log-level': { type: 'string', default: 'warn' },
-      'product-entry': { type: 'string' },
-      'product-env': { type: 'string' },
-      'quiet-wait-s': { type: 'string' },
-      out: { type: 'string' },
-    },
-  });
-  const smoke = values.smoke === true;
-  const scenarios = (values.scenario ?? SCENARIOS.join(','))
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const s of scenarios)
-    if (!(SCENARIOS as readonly string[]).includes(s))
-      throw new Error(`unknown scenario "${s}" (${SCENARIOS.join(', ')})`);
-  const steps = (values.steps ?? (smoke ? '200' : '500,1000,2000,4000,8000')).split(',').map(Number);
-  if (steps.some((s) => !Number.isInteger(s) || s <= 0 || s > 100_000))
-    throw new Error(`--steps: positive integers (msg/s), got ${values.steps}`);
-  const durationS = Number(values['duration-s'] ?? (smoke ? 2 : 4));
-  if (!(durationS > 0 && durationS <= 120)) throw new Error('--duration-s: 0 < s ≤ 120');
-  const productEnv: Record<string, string> = {};
-  for (const pair of (values['product-env'] ?? '').split(',').filter(Boolean)) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new Error(`--product-env: KEY=VALUE pairs, got "${pair}"`);
-    productEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  const repeat = Number(values.repeat ?? (smoke ? 1 : 2));
-  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 10) throw new Error('--repeat: 1 to 10');
-  const workers = Number(values.workers ?? 2);
-  if (workers !== 1 && workers !== 2) throw new Error('--workers: 1 or 2');
-  return {
-    smoke,
-    scenarios: scenarios as Scenario[],
-    steps,
-    durationS,
-    repeat,
-    workers,
-    cpuProf: values['cpu-prof'] === true,
-    logLevel: values['log-level'] ?? 'warn',
-    productEntry: values['product-entry'] ? path.resolve(values['product-entry']) : undefined,
-    productEnv,
-    quietWaitS: Number(values['quiet-wait-s'] ?? (smoke ? 0 : 180)),
-    out: values.out,
-  };
-}
-
-/** Each scenario must have produced figures (for --smoke): returns what is missing. */
-function missing(name: Scenario, r: ScenarioResults): string | undefined {
-  const finite = (...xs: (number | undefined)[]) => xs.every((v) => v !== undefined && Number.isFinite(v));
-  switch (name) {
-    case 'fanout': {
-      const f = r.fanout;
-      const ok =
-        f &&
-        [f.product, f.baseline].every(
-          (run) =>
-            run.steps.length > 0 &&
-            run.steps.every((s) => s.received > 0 && finite(s.appCpuMsPer1k, s.latency.p99)),
-        );
-      return ok ? undefined : 'fan-out delivered nothing';
-    }
-    case 'idle': {
-      const i = r.idle;
-      return i &&
-        i.product.connected > 0 &&
-        i.baseline.connected > 0 &&
-        finite(i.product.rssPerConnKb, i.baseline.rssPerConnKb)
-        ? undefined
-        : 'no idle sockets';
-    }
-    case 'login': {
-      const l = r.login;
-      return l && l.failures < l.logins && finite(l.latency.p99, l.lagStormP99RawMs)
-        ? undefined
-        : 'no login figures';
-    }
-    case 'locality': {
-      const l = r.locality;
-      return l &&
-        l.sharded.step.received > 0 &&
-        l.classic.step.received > 0 &&
-        finite(l.sharded.nonMemberCpuMsPer1k, l.classic.nonMemberCpuMsPer1k)
-        ? undefined
-        : 'locality delivered nothing';
-    }
-    case 'history': {
-      const h = r.history;
-      return h && h.product.toHistory.count > 0 && h.baseline.toAck.count > 0 ? undefined : 'no join figures';
-    }
-    case 'scale': {
-      const s = r.scale;
-      return s && s.rows.length > 1 && s.rows.every((row) => row.connectBytes > 0 && row.creationBytes > 0)
-        ? undefined
-        : 'no scale figures';
-    }
-  }
-}
-
 async function main(): Promise<number> {
-  const opts = options();
+  const opts = benchOptions();
   const t0 = nowMs();
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -240,46 +107,18 @@ async function main(): Promise<number> {
   const finishedAt = new Date();
   const machine = { ...machineInfo(), node: process.version, redis: redisVersionSeen() };
   const targetList = targets(results);
-  const sections = [
-    results.fanout && fanoutTable(results.fanout),
-    results.idle && idleTable(results.idle),
-    results.login && loginTable(results.login),
-    results.locality && localityTable(results.locality),
-    results.history && historyTable(results.history),
-    results.scale && scaleTable(results.scale),
-  ].filter((s): s is string => typeof s === 'string');
   const durationS = Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000);
-  const header = [
-    `## Bench results${opts.smoke ? ' (smoke: tiny sizes, figures meaningless)' : ''}`,
-    '',
-    `${finishedAt.toISOString()} · ${durationS} s · \`${['npm run bench --', ...process.argv.slice(2)].join(' ')}\``,
-    '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Linux ${machine.kernel}; Node ${machine.node}; redis-server ${machine.redis}. ` +
-      'Everything on this one machine: redis-server, the instances, and 2 load-generator processes.',
-    ...(opts.productEntry || Object.keys(opts.productEnv).length > 0
-      ? [
-          '',
-          `**Candidate, not dist/main.js:** product = ${opts.productEntry ? path.relative(ROOT, opts.productEntry) : 'dist/main.js'}` +
-            `${
-              Object.keys(opts.productEnv).length > 0
-                ? ` with ${Object.entries(opts.productEnv)
-                    .map(([k, v]) => `${k}=${v}`)
-                    .join(' ')}`
-                : ''
-            }.`,
-        ]
-      : []),
-  ].join('\n');
-  const markdown = [
-    header,
-    targetList.length > 0 ? targetsTable(targetList, { smoke: opts.smoke }) : '',
-    ...sections,
-    errors.length > 0
-      ? `### Errors\n\n${errors.map((e) => `- ${e.scenario}: ${e.error.split('\n')[0]}`).join('\n')}`
-      : '',
-  ]
-    .filter(Boolean)
-    .join('\n\n');
+  const markdown = reportMarkdown({
+    opts,
+    results,
+    targets: targetList,
+    errors,
+    machine,
+    finishedAt,
+    durationS,
+    argv: process.argv.slice(2),
+    root: ROOT,
+  });
   out(`\n${markdown}\n`);
 
   const report = {

@@ -1,17 +1,10 @@
 import type { BenchCluster } from '../lib/cluster.js';
-import { createRooms, registerAll } from '../lib/http.js';
-import {
-  connectClients,
-  sleep,
-  startProfiles,
-  userNames,
-  withCluster,
-  type Ctx,
-  roomClients,
-} from '../lib/context.js';
+import { registerAll } from '../lib/http.js';
+import { sleep, startProfiles, userNames, withCluster, type Ctx } from '../lib/context.js';
 import { otherCores, QUIET_CORES, waitQuiet } from '../lib/quiet.js';
 import { measureStep, runStep, summarizeSteps, type RawStep, type StepResult } from '../lib/step.js';
 import type { ServerKind } from '../lib/protocol.js';
+import { seatInRooms } from '../lib/seat-clients.js';
 
 /**
  * Scenario 1, fan-out: R rooms × U users spread over 3 instances (every room has members on every
@@ -81,17 +74,15 @@ async function prepare(
   const names = userNames('fan', rooms * usersPerRoom);
   const roomNames = Array.from({ length: rooms }, (_, r) => `fanout-${r}`);
   const cookies = kind === 'product' ? await registerAll(cluster.urls, names, 8) : [];
-  if (kind === 'product' && cookies[0]) await createRooms(cluster.urls[0] ?? '', cookies[0], roomNames);
-  const specs = roomClients(cluster, names, {
+  const connected = await seatInRooms(ctx, cluster, {
+    kind,
+    names,
     cookies,
-    rooms: roomNames,
+    roomNames,
     usersPerRoom,
     instances: INSTANCES,
-    idBase: idBase,
+    idBase,
   });
-  const connected = await connectClients(ctx, specs, 20);
-  if (connected.connected === 0)
-    throw new Error(`${kind}: no client connected: ${connected.errors.join('; ')}`);
   return { kind, cluster, connectFailures: connected.failed, steps: [] };
 }
 

@@ -1,8 +1,9 @@
-import { createRooms, registerAll } from '../lib/http.js';
-import { connectClients, sleep, userNames, withCluster, type Ctx, roomClients } from '../lib/context.js';
+import { registerAll } from '../lib/http.js';
+import { sleep, userNames, withCluster, type Ctx } from '../lib/context.js';
 import { runStep, type StepResult } from '../lib/step.js';
 import { cpuMs } from '../lib/procfs.js';
 import { ratio } from '../lib/stats.js';
+import { seatInRooms } from '../lib/seat-clients.js';
 
 /**
  * Scenario 4, room locality: 4 product instances; every room's members are on instances 1 and 2,
@@ -54,15 +55,14 @@ async function run(
       const roomNames = Array.from({ length: rooms }, (_, r) => `locality-${r}`);
       // Registration goes to every instance; sockets only to the member instances.
       const cookies = await registerAll(cluster.urls, names, 8);
-      await createRooms(cluster.urls[0] ?? '', cookies[0] ?? '', roomNames);
-      const specs = roomClients(cluster, names, {
+      await seatInRooms(ctx, cluster, {
+        kind: 'product',
+        names,
         cookies,
-        rooms: roomNames,
+        roomNames,
         usersPerRoom,
         instances: MEMBER_INSTANCES,
       });
-      const connected = await connectClients(ctx, specs, 20);
-      if (connected.connected === 0) throw new Error(`no client connected: ${connected.errors.join('; ')}`);
       await sleep(ctx.smoke ? 300 : 1000);
       await runStep(ctx, cluster, {
         step: 0,

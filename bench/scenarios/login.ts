@@ -1,9 +1,10 @@
 import { DEFAULT_BCRYPT_ROUNDS } from '../../src/config.js';
-import { createRooms, login, registerAll, scrapeMetrics } from '../lib/http.js';
-import { connectClients, sleep, userNames, withCluster, type Ctx, roomClients } from '../lib/context.js';
+import { login, registerAll, scrapeMetrics } from '../lib/http.js';
+import { sleep, userNames, withCluster, type Ctx } from '../lib/context.js';
 import { runStep, type StepResult } from '../lib/step.js';
 import { nowMs } from '../lib/protocol.js';
 import { summarize, type Summary } from '../lib/stats.js';
+import { seatInRooms } from '../lib/seat-clients.js';
 
 /**
  * Scenario 3, login storm (product only: the baseline has no accounts): the product's default
@@ -67,16 +68,14 @@ export async function loginStorm(ctx: Ctx): Promise<LoginResult> {
       const stormNames = userNames('storm', logins);
       const cookies = await registerAll(cluster.urls, [...chatNames, ...stormNames], 8);
       const roomNames = Array.from({ length: rooms }, (_, r) => `login-${r}`);
-      await createRooms(cluster.urls[0] ?? '', cookies[0] ?? '', roomNames);
-      const specs = roomClients(cluster, chatNames, {
+      await seatInRooms(ctx, cluster, {
+        kind: 'product',
+        names: chatNames,
         cookies,
-        rooms: roomNames,
+        roomNames,
         usersPerRoom,
-        instances: instances,
+        instances,
       });
-      const connected = await connectClients(ctx, specs, 20);
-      if (connected.connected === 0)
-        throw new Error(`no chat client connected: ${connected.errors.join('; ')}`);
       await sleep(500);
 
       let lagChatOnly: LagSample[] = [];

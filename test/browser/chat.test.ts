@@ -1,48 +1,36 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startCluster, type TestCluster } from '../helpers/cluster.js';
+import { until } from '../helpers/poll.js';
 import {
-  NETWORK_TROUBLE,
-  clearProblems,
   createRoom,
-  distinctSources,
-  duplicateSeqs,
   joinRoom,
-  launchBrowser,
-  newUser,
   openRegisterForm,
   pageInstance,
   register,
-  screenshot,
   sendMessage,
-  shownMessages,
-  startFrontDoor,
   submitRegistration,
-  unexpectedProblems,
-  until,
   waitConnected,
-  waitForMessage,
-  type BrowserUser,
-  type FrontDoor,
-} from './helpers.js';
+} from './support/chat-ui.js';
+import { duplicateSeqs, shownMessages, waitForMessage } from './support/chat-view.js';
+import { newUser, type BrowserUser } from './support/chromium.js';
+import { NETWORK_TROUBLE, clearProblems, unexpectedProblems } from './support/problems.js';
+import { type BrowserRig, startBrowserRig } from './support/rig.js';
+import { screenshot } from './support/screenshots.js';
 
-let cluster: TestCluster;
+let rig: BrowserRig;
 let browser: Browser;
-const doors: FrontDoor[] = [];
 let alice: BrowserUser;
 let bob: BrowserUser;
 /** The instance nginx routes each user's address to (probed before any browser connects). */
 const expectedInstance = new Map<string, string>();
 
 beforeAll(async () => {
-  [cluster, browser] = await Promise.all([startCluster({ instances: 3 }), launchBrowser()]);
-  const sources = await distinctSources(cluster, 2);
-  for (const source of sources) doors.push(await startFrontDoor(cluster.nginxUrl, source.from));
-  const [aliceDoor, bobDoor] = doors as [FrontDoor, FrontDoor];
-  alice = await newUser(browser, 'alice', aliceDoor);
-  bob = await newUser(browser, 'bob', bobDoor);
-  expectedInstance.set('alice', sources[0]?.instance ?? '');
-  expectedInstance.set('bob', sources[1]?.instance ?? '');
+  rig = await startBrowserRig({ instances: 3 }, 2);
+  ({ browser } = rig);
+  alice = await newUser(browser, 'alice', rig.door(0));
+  bob = await newUser(browser, 'bob', rig.door(1));
+  expectedInstance.set('alice', rig.instances[0] ?? '');
+  expectedInstance.set('bob', rig.instances[1] ?? '');
 });
 
 beforeEach(() => {
@@ -50,9 +38,7 @@ beforeEach(() => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await Promise.all(doors.map((door) => door.close()));
-  await cluster?.stop();
+  await rig?.stop();
 });
 
 const textOf = (user: BrowserUser, selector: string) => () => user.page.locator(selector).textContent();

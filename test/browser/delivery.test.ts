@@ -1,26 +1,13 @@
 import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serving, startCluster, type TestCluster } from '../helpers/cluster.js';
-import {
-  createRoom,
-  distinctSources,
-  duplicateSeqs,
-  joinRoom,
-  launchBrowser,
-  newUser,
-  pageInstance,
-  register,
-  sendMessage,
-  shownMessages,
-  startFrontDoor,
-  until,
-  waitForMessage,
-  type BrowserUser,
-  type FrontDoor,
-} from './helpers.js';
+import { serving, type TestCluster } from '../helpers/cluster.js';
+import { until } from '../helpers/poll.js';
+import { createRoom, joinRoom, pageInstance, register, sendMessage } from './support/chat-ui.js';
+import { duplicateSeqs, shownMessages, waitForMessage } from './support/chat-view.js';
+import { newUser, type BrowserUser } from './support/chromium.js';
+import { type BrowserRig, startBrowserRig } from './support/rig.js';
 
 /**
  * The browser client repairs what pub/sub lost without a reload: a gap (messages its instance
@@ -28,9 +15,8 @@ import {
  * lost its last writes (new epoch) makes the page resync instead of dropping new messages.
  */
 
+let rig: BrowserRig;
 let cluster: TestCluster;
-let browser: Browser;
-const doors: FrontDoor[] = [];
 let alice: BrowserUser;
 let bob: BrowserUser;
 const room = 'Delivery';
@@ -43,12 +29,10 @@ async function allReady(): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  [cluster, browser] = await Promise.all([startCluster({ instances: 3 }), launchBrowser()]);
-  for (const source of await distinctSources(cluster, 2)) {
-    doors.push(await startFrontDoor(cluster.nginxUrl, source.from));
-  }
-  alice = await newUser(browser, 'alice', doors[0]!);
-  bob = await newUser(browser, 'bob', doors[1]!);
+  rig = await startBrowserRig({ instances: 3 }, 2);
+  cluster = rig.cluster;
+  alice = await newUser(rig.browser, 'alice', rig.door(0));
+  bob = await newUser(rig.browser, 'bob', rig.door(1));
   await register(alice.page, alice.name);
   await register(bob.page, bob.name);
   await createRoom(alice.page, room);
@@ -56,9 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await Promise.all(doors.map((door) => door.close()));
-  await cluster?.stop();
+  await rig?.stop();
 });
 
 describe('the chat page when pub/sub or Redis loses messages', () => {

@@ -3,32 +3,26 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedRooms, seededRoomName } from '../../bench/lib/seed-rooms.js';
 import { createKeys } from '../../src/redis/keys.js';
-import { startCluster, type TestCluster } from '../helpers/cluster.js';
-import {
-  createRoom,
-  distinctSources,
-  launchBrowser,
-  newUser,
-  register,
-  startFrontDoor,
-  until,
-  unexpectedProblems,
-  waitJoined,
-  type FrontDoor,
-} from './helpers.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { until } from '../helpers/poll.js';
+import { createRoom, register, waitJoined } from './support/chat-ui.js';
+import { newUser } from './support/chromium.js';
+import type { FrontDoor } from './support/front-door.js';
+import { unexpectedProblems } from './support/problems.js';
+import { type BrowserRig, startBrowserRig } from './support/rig.js';
 
 /** More rooms than two directory pages of 20. */
 const SEEDED = 45;
 
+let rig: BrowserRig;
 let cluster: TestCluster;
 let browser: Browser;
 let door: FrontDoor;
 
 beforeAll(async () => {
-  [cluster, browser] = await Promise.all([startCluster({ instances: 1 }), launchBrowser()]);
-  const [source] = await distinctSources(cluster, 1);
-  if (!source) throw new Error('no source address');
-  door = await startFrontDoor(cluster.nginxUrl, source.from);
+  rig = await startBrowserRig({ instances: 1 }, 1);
+  ({ cluster, browser } = rig);
+  door = rig.door(0);
   const redis = createClient({ url: cluster.redis.url });
   await redis.connect();
   try {
@@ -40,9 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await door?.close();
-  await cluster?.stop();
+  await rig?.stop();
 });
 
 const names = (page: Page, list: '#room-list' | '#directory-list') =>

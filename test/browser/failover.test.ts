@@ -1,48 +1,34 @@
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type TestCluster } from '../helpers/cluster.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { until } from '../helpers/poll.js';
 import {
-  NETWORK_TROUBLE,
   createRoom,
-  distinctSources,
-  duplicateSeqs,
-  indexOf,
   joinRoom,
-  launchBrowser,
-  newUser,
   pageInstance,
   register,
   sendMessage,
-  shownMessages,
-  startFrontDoor,
-  unexpectedProblems,
-  until,
   waitConnected,
-  waitForMessage,
-  type BrowserUser,
-  type FrontDoor,
-} from './helpers.js';
+} from './support/chat-ui.js';
+import { duplicateSeqs, shownMessages, waitForMessage } from './support/chat-view.js';
+import { newUser, type BrowserUser } from './support/chromium.js';
+import { indexOf } from './support/front-door.js';
+import { NETWORK_TROUBLE, unexpectedProblems } from './support/problems.js';
+import { type BrowserRig, startBrowserRig } from './support/rig.js';
 
+let rig: BrowserRig;
 let cluster: TestCluster;
-let browser: Browser;
-const doors: FrontDoor[] = [];
 let alice: BrowserUser;
 let bob: BrowserUser;
 
 beforeAll(async () => {
-  [cluster, browser] = await Promise.all([startCluster({ instances: 3 }), launchBrowser()]);
-  for (const source of await distinctSources(cluster, 2)) {
-    doors.push(await startFrontDoor(cluster.nginxUrl, source.from));
-  }
-  const [aliceDoor, bobDoor] = doors as [FrontDoor, FrontDoor];
-  alice = await newUser(browser, 'alice', aliceDoor);
-  bob = await newUser(browser, 'bob', bobDoor);
+  rig = await startBrowserRig({ instances: 3 }, 2);
+  cluster = rig.cluster;
+  alice = await newUser(rig.browser, 'alice', rig.door(0));
+  bob = await newUser(rig.browser, 'bob', rig.door(1));
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await Promise.all(doors.map((door) => door.close()));
-  await cluster?.stop();
+  await rig?.stop();
 });
 
 describe('an instance crash seen from the browser', () => {

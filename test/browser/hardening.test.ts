@@ -1,41 +1,29 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type TestCluster } from '../helpers/cluster.js';
-import {
-  createRoom,
-  distinctSources,
-  launchBrowser,
-  newUser,
-  pathOf,
-  register,
-  shownMessages,
-  startFrontDoor,
-  until,
-  type FrontDoor,
-} from './helpers.js';
+import { until } from '../helpers/poll.js';
+import { createRoom, register } from './support/chat-ui.js';
+import { shownMessages } from './support/chat-view.js';
+import { newUser } from './support/chromium.js';
+import type { FrontDoor } from './support/front-door.js';
+import { pathOf } from './support/problems.js';
+import { type BrowserRig, startBrowserRig } from './support/rig.js';
 
-let cluster: TestCluster;
+let rig: BrowserRig;
 let browser: Browser;
 let door: FrontDoor;
 
 beforeAll(async () => {
   // A small message burst, so a quick typist goes over it.
-  [cluster, browser] = await Promise.all([
-    startCluster({
-      instances: 1,
-      env: { RATE_LIMITS: 'on', RL_MESSAGE_BURST: '3', RL_MESSAGE_PER_S: '1' },
-    }),
-    launchBrowser(),
-  ]);
-  const [source] = await distinctSources(cluster, 1);
-  if (!source) throw new Error('no source address');
-  door = await startFrontDoor(cluster.nginxUrl, source.from);
+  rig = await startBrowserRig(
+    { instances: 1, env: { RATE_LIMITS: 'on', RL_MESSAGE_BURST: '3', RL_MESSAGE_PER_S: '1' } },
+    1,
+  );
+  ({ browser } = rig);
+  door = rig.door(0);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await door?.close();
-  await cluster?.stop();
+  await rig?.stop();
 });
 
 describe('what a newcomer trips over', () => {

@@ -1,49 +1,36 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type TestCluster } from '../helpers/cluster.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { until } from '../helpers/poll.js';
 import {
   createRoom,
-  distinctSources,
-  launchBrowser,
-  newUser,
   pageInstance,
-  pathOf,
   register,
-  screenshot,
   sendMessage,
-  shownMessages,
-  startFrontDoor,
-  unexpectedProblems,
-  until,
   waitConnected,
-  waitForMessage,
   waitJoined,
-  type ConsoleError,
-  type FrontDoor,
-} from './helpers.js';
+} from './support/chat-ui.js';
+import { shownMessages, waitForMessage } from './support/chat-view.js';
+import { newUser } from './support/chromium.js';
+import type { FrontDoor } from './support/front-door.js';
+import { pathOf, unexpectedProblems, type ConsoleError } from './support/problems.js';
+import { type BrowserRig, startBrowserRig } from './support/rig.js';
+import { screenshot } from './support/screenshots.js';
 
+let rig: BrowserRig;
 let cluster: TestCluster;
 let browser: Browser;
-const doors: FrontDoor[] = [];
 
 beforeAll(async () => {
-  [cluster, browser] = await Promise.all([startCluster({ instances: 3 }), launchBrowser()]);
-  for (const source of await distinctSources(cluster, 2)) {
-    doors.push(await startFrontDoor(cluster.nginxUrl, source.from));
-  }
+  rig = await startBrowserRig({ instances: 3 }, 2);
+  ({ cluster, browser } = rig);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await Promise.all(doors.map((door) => door.close()));
-  await cluster?.stop();
+  await rig?.stop();
 });
 
-const door = (i: number): FrontDoor => {
-  const d = doors[i];
-  if (d === undefined) throw new Error(`no front door ${i}`);
-  return d;
-};
+const door = (i: number): FrontDoor => rig.door(i);
 
 describe('sessions, the status page and small screens', () => {
   it('keeps the session, room and history over a reload; logout ends it in every tab', async () => {
