@@ -264,6 +264,19 @@ function build(t: RedisTopology, name: string, log: Logger): Built {
 }
 
 /**
+ * A sentinel client's close() destroys its pub/sub connection at once, rejecting whatever is still
+ * queued on it: the unsubscribes the adapter sends (without awaiting them) as Socket.IO closes, which
+ * then surface as unhandled rejections. One unsubscribe-all of each kind, awaited, queues behind them
+ * (replies come in order), so once it answers the queue is empty. Standalone and cluster clients
+ * close gracefully and need no drain.
+ */
+async function drainSubscriber(mode: RedisTopology['mode'], sub: AnyClient): Promise<void> {
+  if (mode !== 'sentinel' || !sub.isReady) return;
+  const s = sub as RedisSentinelType;
+  await Promise.allSettled([s.unsubscribe(), s.sUnsubscribe()]);
+}
+
+/**
  * Creates and connects the data, pub and sub clients of `topology`; `close()` is idempotent.
  * The data client answers RedisTimeoutError (`unavailable`) for a command unanswered within
  * REDIS_COMMAND_TIMEOUT_MS (0: no deadline).
@@ -284,13 +297,17 @@ export async function connectRedisClients(
   let closing: Promise<void> | undefined;
   const close = () => {
     deadline?.stop();
-    closing ??= Promise.allSettled(
-      // A client still reconnecting would wait for Redis to come back: destroy it instead.
-      built.map(async ({ client }) => {
-        if (client.isReady) await client.close();
-        else if (client.isOpen) await client.destroy();
-      }),
-    ).then(() => undefined);
+    closing ??= drainSubscriber(topology.mode, sub.client)
+      .then(() =>
+        Promise.allSettled(
+          // A client still reconnecting would wait for Redis to come back: destroy it instead.
+          built.map(async ({ client }) => {
+            if (client.isReady) await client.close();
+            else if (client.isOpen) await client.destroy();
+          }),
+        ),
+      )
+      .then(() => undefined);
     return closing;
   };
   return {
