@@ -5,12 +5,13 @@ import { fromAddress } from './http.js';
 
 /**
  * A connected socket for a session cookie (rejects with the connect_error), without automatic
- * reconnection; over WebSocket, or long-polling only with `polling`.
+ * reconnection; over WebSocket, or long-polling only with `polling`; `auth` is the handshake's auth
+ * (`{ directory: true }` for a room-directory client).
  */
 export function connect(
   url: string,
   cookie: string | undefined,
-  extra: { origin?: string; from?: string; polling?: boolean } = {},
+  extra: { origin?: string; from?: string; polling?: boolean; auth?: Record<string, unknown> } = {},
 ): Promise<Socket> {
   const headers: Record<string, string> = {};
   if (cookie) headers.cookie = cookie;
@@ -20,6 +21,7 @@ export function connect(
     extraHeaders: headers,
     reconnection: false,
     forceNew: true,
+    ...(extra.auth === undefined ? {} : { auth: extra.auth }),
     ...(extra.from === undefined ? {} : fromAddress(extra.from)),
   });
   return new Promise((resolve, reject) => {
