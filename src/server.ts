@@ -66,22 +66,26 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   let pubsubFailingSince: number | undefined;
   async function readiness(): Promise<ReadinessState> {
     if (closing) return 'shutting down';
+    // A connection known to be down outranks the cache: a 'ready' cached just before Redis went
+    // away must not answer after it (a restart shorter than READY_CACHE_MS looked finished while
+    // commands were still refused `unavailable`), and the first answer after it is a fresh check.
+    if (!redis.data.isReady || !redis.pub.isReady || !redis.sub.isReady) {
+      cached = undefined;
+      return 'degraded';
+    }
     if (cached && Date.now() - cached.at < READY_CACHE_MS) return cached.state;
     let state: ReadinessState = 'ready';
-    if (!redis.data.isReady || !redis.pub.isReady || !redis.sub.isReady) state = 'degraded';
-    else {
-      try {
-        await withTimeout(redis.data.ping(), PUBSUB_TIMEOUT_MS);
-        if (await pubsub()) pubsubFailingSince = undefined;
-        else {
-          // Right after a reconnect the resubscribe may still be on its way: only a lasting
-          // failure, with Redis answering, is this instance's own fault.
-          pubsubFailingSince ??= Date.now();
-          state = Date.now() - pubsubFailingSince >= PUBSUB_FAIL_GRACE_MS ? 'pubsub broken' : 'degraded';
-        }
-      } catch {
-        state = 'degraded';
+    try {
+      await withTimeout(redis.data.ping(), PUBSUB_TIMEOUT_MS);
+      if (await pubsub()) pubsubFailingSince = undefined;
+      else {
+        // Right after a reconnect the resubscribe may still be on its way: only a lasting
+        // failure, with Redis answering, is this instance's own fault.
+        pubsubFailingSince ??= Date.now();
+        state = Date.now() - pubsubFailingSince >= PUBSUB_FAIL_GRACE_MS ? 'pubsub broken' : 'degraded';
       }
+    } catch {
+      state = 'degraded';
     }
     cached = { at: Date.now(), state };
     return state;

@@ -116,4 +116,20 @@ describe('Redis goes away and comes back (AOF on)', () => {
       expect.arrayContaining([alice.username, bob.username]),
     );
   });
+
+  it('never answers a cached ready once its Redis connection is known to be down', async () => {
+    await eventually(async () => (await ready(a)) === '200 ready', 'ready', 15_000);
+    // That answer is cached for a second; a restart inside that second must not look finished.
+    await redis.kill('SIGKILL');
+    await eventually(
+      async () => (await emitAck(alice.socket, 'who')).code === 'unavailable',
+      'the instance noticed the lost connection',
+      5_000,
+    );
+    expect(await ready(a)).toBe('200 degraded');
+
+    redis = await startRedis({ dir, appendonly: true, port: redis.port });
+    await eventually(async () => (await ready(a)) === '200 ready', 'ready again', 15_000);
+    expect((await emitAck(alice.socket, 'who')).success).toBe(true);
+  });
 });
