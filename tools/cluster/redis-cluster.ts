@@ -2,7 +2,13 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { findBinary } from './paths.js';
 import { freePort } from './ports.js';
-import { startRedisServer, type RedisDeployment, type RedisProcess, type RedisStarter } from './redis.js';
+import {
+  startRedisServer,
+  type RedisDeployment,
+  type RedisNode,
+  type RedisProcess,
+  type RedisStarter,
+} from './redis.js';
 
 /**
  * A local Redis Cluster: `masters` masters with `replicasPerMaster` replicas each (default 3 + 3),
@@ -23,17 +29,8 @@ export interface RedisClusterOptions {
   readyTimeoutMs?: number;
 }
 
-/** One node of the cluster, for tests that kill or pause a single node. */
-export interface ClusterNode {
-  readonly port: number;
-  readonly url: string;
-  readonly pid: number | undefined;
-  readonly running: boolean;
-  /** Sends a signal (default SIGKILL) and waits for the exit. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again (same ports and node id, from its nodes.conf). */
-  start(): Promise<void>;
-}
+/** One node of the cluster; start() brings it back with the same node id, from its nodes.conf. */
+export type ClusterNode = RedisNode;
 
 export interface RedisClusterDeployment extends RedisDeployment {
   readonly nodes: readonly ClusterNode[];

@@ -2,7 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from './ports.js';
 import { pollUntil, redisCli } from './redis-cluster.js';
-import { startRedisServer, type RedisDeployment, type RedisProcess, type RedisStarter } from './redis.js';
+import {
+  startRedisServer,
+  type RedisDeployment,
+  type RedisNode,
+  type RedisProcess,
+  type RedisStarter,
+} from './redis.js';
 
 /**
  * A local Sentinel topology: one primary, `replicas` replicas (default 1) and `sentinels` sentinels
@@ -25,15 +31,9 @@ export interface RedisSentinelOptions {
   readyTimeoutMs?: number;
 }
 
-/** One data node or sentinel, for tests that kill or pause a single process. */
-export interface SentinelNode {
+/** One data node or sentinel. */
+export interface SentinelNode extends RedisNode {
   readonly role: 'data' | 'sentinel';
-  readonly port: number;
-  readonly url: string;
-  readonly pid: number | undefined;
-  readonly running: boolean;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  start(): Promise<void>;
 }
 
 export interface RedisSentinelDeployment extends RedisDeployment {

@@ -31,6 +31,18 @@ export interface RedisDeployment {
   start(): Promise<void>;
 }
 
+/** One process of a multi-node topology (a cluster node, a sentinel's primary/replica or a sentinel), for tests that kill or pause it. */
+export interface RedisNode {
+  readonly port: number;
+  readonly url: string;
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  /** Sends a signal (default SIGKILL) and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again where it was (same port and data). */
+  start(): Promise<void>;
+}
+
 export interface RedisStarter {
   readonly kind: string;
   /** Starts the topology; `dir` holds its data and logs. */
