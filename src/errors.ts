@@ -51,7 +51,11 @@ export function isRedisUnavailable(err: unknown): boolean {
     name === 'SocketClosedUnexpectedlyError' ||
     /ECONNREFUSED|ECONNRESET|EPIPE|The client is closed|Socket closed unexpectedly|offline queue|client is offline|connection is not ready|LOADING/i.test(
       msg,
-    )
+    ) ||
+    // Topology changes: a Redis Cluster without a master for some slots (CLUSTERDOWN), a slot moving
+    // (TRYAGAIN), a replica that lost its primary (MASTERDOWN), a write that reached a demoted
+    // primary (READONLY). Each passes once the cluster or Sentinel settles (Redis error prefixes).
+    /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY) /.test(msg)
   );
 }
 

@@ -67,11 +67,19 @@ async function roomPerMaster(tag: string): Promise<{ room: string; masterPort: n
   return [...byMaster].map(([masterPort, room]) => ({ room, masterPort }));
 }
 
-function report(what: string, figures: RoomFigures[]): void {
+/**
+ * Every member read every acked message, none twice. `lostFromHistory` (acked, read, then gone from
+ * Redis) is held to 0 only where the cluster promises it: a SIGKILLed master loses the writes its
+ * replica had not yet received (Redis Cluster replicates asynchronously, per its specification), and
+ * the room's sequence then starts a new epoch so clients resync; a graceful CLUSTER FAILOVER waits
+ * for the replica to catch up and loses nothing.
+ */
+function report(what: string, figures: RoomFigures[], opts: { historyKept: boolean }): void {
   process.stderr.write(`[redis cluster: ${what}] ${JSON.stringify(figures)}\n`);
   for (const f of figures) {
+    expect(f.missing).toBe(0);
     expect(f.liveDuplicates).toBe(0);
-    expect(f.lostFromHistory).toBe(0);
+    if (opts.historyKept) expect(f.lostFromHistory).toBe(0);
     expect(f.acked).toBeGreaterThan(20);
   }
 }
@@ -87,7 +95,7 @@ describe('Redis Cluster failovers during steady chat through nginx', () => {
       rooms.map((r) => r.room),
       () => victim.kill('SIGKILL'),
     );
-    report(`master :${victim.port} SIGKILL`, figures);
+    report(`master :${victim.port} SIGKILL`, figures, { historyKept: false });
     for (const f of figures) expect(f.resumeMs).toBeLessThan(30_000);
     // The instances logged the lost node (per-node events of the cluster client).
     const logs = readdirSync(path.join(dir, 'logs'))
@@ -127,7 +135,7 @@ describe('Redis Cluster failovers during steady chat through nginx', () => {
         );
       },
     );
-    report(`CLUSTER FAILOVER :${masterPort} -> :${replicaPort}`, figures);
+    report(`CLUSTER FAILOVER :${masterPort} -> :${replicaPort}`, figures, { historyKept: true });
     for (const f of figures) expect(f.resumeMs).toBeLessThan(15_000);
   }, 150_000);
 });

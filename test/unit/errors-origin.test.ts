@@ -51,6 +51,21 @@ describe('error bodies', () => {
     expect(isRedisUnavailable(offline)).toBe(true);
     expect(toFailBody(offline).code).toBe('unavailable');
   });
+
+  it('maps the replies of a Redis Cluster or Sentinel mid-failover to unavailable, not internal', () => {
+    // The messages as node-redis raises them (a SimpleError carrying the server's reply).
+    for (const reply of [
+      'CLUSTERDOWN The cluster is down',
+      'TRYAGAIN Multiple keys request during rehashing of slot',
+      'MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no',
+      "READONLY You can't write against a read only replica.",
+    ]) {
+      const err = new Error(reply);
+      err.name = 'SimpleError';
+      expect(toFailBody(err).code, reply).toBe('unavailable');
+    }
+    expect(toFailBody(new Error('ERR unknown command')).code).toBe('internal');
+  });
 });
 
 describe('error status table', () => {
