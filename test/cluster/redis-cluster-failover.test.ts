@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../../src/redis/keys.js';
 import { buildCluster, type Cluster } from '../../tools/cluster/builder.js';
 import { redisCli, redisCluster, type RedisClusterDeployment } from '../../tools/cluster/redis-cluster.js';
-import { chatThrough, type RoomFigures } from '../helpers/failover-chat.js';
+import { chatThrough, failoverEnv, type RoomFigures } from '../helpers/failover-chat.js';
 import { eventually } from '../helpers/poll.js';
 
 /**
@@ -32,14 +31,7 @@ beforeAll(async () => {
     instances: 3,
     redis: redisCluster({ nodeTimeoutMs: 2000 }),
     nginx: {},
-    env: () => ({
-      SESSION_SECRET: randomBytes(32).toString('hex'),
-      RATE_LIMITS: 'off',
-      LOG_LEVEL: 'warn',
-      TRUST_PROXY: 'loopback',
-      REDIS_PREFIX: PREFIX,
-      REDIS_COMMAND_TIMEOUT_MS: '2000',
-    }),
+    env: () => failoverEnv({ REDIS_PREFIX: PREFIX }),
   });
   redis = cluster.redis as RedisClusterDeployment;
 }, 120_000);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCluster, type Cluster } from '../../tools/cluster/builder.js';
 import { redisCli } from '../../tools/cluster/redis-cluster.js';
 import { redisSentinel, type RedisSentinelDeployment } from '../../tools/cluster/redis-sentinel.js';
-import { chatThrough, type RoomFigures } from '../helpers/failover-chat.js';
+import { chatThrough, failoverEnv, type RoomFigures } from '../helpers/failover-chat.js';
 import { eventually } from '../helpers/poll.js';
 
 /**
@@ -26,13 +25,7 @@ beforeAll(async () => {
     instances: 3,
     redis: redisSentinel({ downAfterMs: 2000 }),
     nginx: {},
-    env: () => ({
-      SESSION_SECRET: randomBytes(32).toString('hex'),
-      RATE_LIMITS: 'off',
-      LOG_LEVEL: 'warn',
-      TRUST_PROXY: 'loopback',
-      REDIS_COMMAND_TIMEOUT_MS: '2000',
-    }),
+    env: () => failoverEnv(),
   });
   redis = cluster.redis as RedisSentinelDeployment;
 }, 120_000);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Message } from '../../src/protocol.js';
 import { ChatClient } from './chat-client.js';
 import { eventually } from './poll.js';
@@ -46,6 +46,21 @@ interface Run {
 }
 
 /** One send with its clientId; on an ack the message counts as acked and leaves `pending`. */
+/**
+ * The instances' settings for a Redis failover test: limits off (steady ~10 msg/s per room), a
+ * command deadline short enough that a failover answers `unavailable` instead of hanging.
+ */
+export function failoverEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SESSION_SECRET: randomBytes(32).toString('hex'),
+    RATE_LIMITS: 'off',
+    LOG_LEVEL: 'warn',
+    TRUST_PROXY: 'loopback',
+    REDIS_COMMAND_TIMEOUT_MS: '2000',
+    ...extra,
+  };
+}
+
 async function trySend(run: Run, clientId: string, text: string): Promise<void> {
   const ack = await run.sender.emit('message', { text, clientId }).catch(() => undefined);
   if (!ack?.success) return;

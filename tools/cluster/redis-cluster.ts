@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { findBinary } from './paths.js';
 import { freePort } from './ports.js';
 import {
+  nodeView,
   startRedisServer,
   type RedisDeployment,
   type RedisNode,
@@ -133,22 +134,7 @@ export function redisCluster(opts: RedisClusterOptions = {}): RedisStarter {
         throw err;
       }
 
-      const nodes: ClusterNode[] = ports.map((p, i) => ({
-        port: p.port,
-        url: `redis://127.0.0.1:${p.port}`,
-        get pid() {
-          return procs[i]?.pid;
-        },
-        get running() {
-          return procs[i]?.running ?? false;
-        },
-        kill: async (signal: NodeJS.Signals = 'SIGKILL') => {
-          await procs[i]?.kill(signal);
-        },
-        start: async () => {
-          if (!procs[i]?.running) await boot(i);
-        },
-      }));
+      const nodes: ClusterNode[] = ports.map((p, i) => nodeView(procs, i, p.port, () => boot(i), {}));
 
       const waitReady = (timeoutMs = opts.readyTimeoutMs ?? 30_000) =>
         pollUntil(

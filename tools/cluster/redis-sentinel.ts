@@ -3,6 +3,7 @@ import path from 'node:path';
 import { freePort } from './ports.js';
 import { pollUntil, redisCli } from './redis-cluster.js';
 import {
+  nodeView,
   startRedisServer,
   type RedisDeployment,
   type RedisNode,
@@ -161,23 +162,7 @@ export function redisSentinel(opts: RedisSentinelOptions = {}): RedisStarter {
         port: number,
         i: number,
         boot: () => Promise<void>,
-      ): SentinelNode => ({
-        role,
-        port,
-        url: `redis://127.0.0.1:${port}`,
-        get pid() {
-          return procs[i]?.pid;
-        },
-        get running() {
-          return procs[i]?.running ?? false;
-        },
-        kill: async (signal: NodeJS.Signals = 'SIGKILL') => {
-          await procs[i]?.kill(signal);
-        },
-        start: async () => {
-          if (!procs[i]?.running) await boot();
-        },
-      });
+      ): SentinelNode => nodeView(procs, i, port, boot, { role });
       // A data node restarted after a failover comes back as a replica: the sentinels reconfigure it.
       const data = dataPorts.map((port, i) =>
         node('data', dataProcs, port, i, () => bootData(i, i === 0 ? undefined : primaryPort)),

@@ -43,6 +43,36 @@ export interface RedisNode {
   start(): Promise<void>;
 }
 
+/**
+ * The RedisNode view of the process in `procs[i]` (a restart puts a new one there), with `extra`
+ * fields; `boot` starts it again.
+ */
+export function nodeView<E extends object>(
+  procs: readonly (RedisProcess | undefined)[],
+  i: number,
+  port: number,
+  boot: () => Promise<void>,
+  extra: E,
+): RedisNode & E {
+  return {
+    ...extra,
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return procs[i]?.pid;
+    },
+    get running() {
+      return procs[i]?.running ?? false;
+    },
+    kill: async (signal: NodeJS.Signals = 'SIGKILL') => {
+      await procs[i]?.kill(signal);
+    },
+    start: async () => {
+      if (!procs[i]?.running) await boot();
+    },
+  };
+}
+
 export interface RedisStarter {
   readonly kind: string;
   /** Starts the topology; `dir` holds its data and logs. */
