@@ -35,3 +35,10 @@ export const socketRoom = (room: string) => `${ROOM_PREFIX}${room}`;
 /** The chat room a Socket.IO room stands for, or null for other rooms (socket ids). */
 export const chatRoomOf = (name: string): string | null =>
   name.startsWith(ROOM_PREFIX) ? name.slice(ROOM_PREFIX.length) : null;
+
+/**
+ * Socket.IO rooms of the two kinds of clients: those that speak the room directory, and those of
+ * the original protocol (bounded `update-rooms`). Not chat rooms: they do not start with ROOM_PREFIX.
+ */
+export const DIRECTORY_SOCKETS = 'rooms:directory';
+export const LEGACY_SOCKETS = 'rooms:full-list';

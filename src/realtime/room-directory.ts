@@ -8,11 +8,7 @@ import {
   type RoomPage,
 } from '../protocol.js';
 import type { RoomStore } from '../store/rooms.js';
-import type { ChatServer, ChatSocket } from './events.js';
-
-/** Socket.IO rooms of the two kinds of clients: those that speak the directory, and the others. */
-const DIRECTORY_SOCKETS = 'rooms:directory';
-const LEGACY_SOCKETS = 'rooms:full-list';
+import { DIRECTORY_SOCKETS, LEGACY_SOCKETS, type ChatServer, type ChatSocket } from './events.js';
 
 /** What a connect reads, kept in process: the directory's first page and the newest rooms. */
 interface Snapshot {
