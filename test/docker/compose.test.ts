@@ -398,15 +398,10 @@ describe.skipIf(Boolean(tier.skip))('docker compose stack (real engine, real ima
   it('`up -d` again (containers recreated) signs nobody out: the secrets are not regenerated', async () => {
     const carol = await newClient(published, 'websocket');
     carol.close();
-    const secretBefore = await stack.run([
-      'run',
-      '--rm',
-      '-T',
-      '--entrypoint',
-      'cat',
-      'secrets',
-      '/run/chat-secrets/session-secret',
-    ]);
+    // The session secret as the one-shot `secrets` service keeps it in its volume.
+    const readSecret = () =>
+      stack.run(['run', '--rm', '-T', '--entrypoint', 'cat', 'secrets', '/run/chat-secrets/session-secret']);
+    const secretBefore = await readSecret();
     await stack.up(3, ['--force-recreate']);
     await waitHealthy('app', 3);
     await expect
@@ -414,15 +409,7 @@ describe.skipIf(Boolean(tier.skip))('docker compose stack (real engine, real ima
       .toBe(200);
     const me = await request(`${published}/auth/me`, { headers: { cookie: carol.cookie } });
     expect(me.status).toBe(200);
-    const secretAfter = await stack.run([
-      'run',
-      '--rm',
-      '-T',
-      '--entrypoint',
-      'cat',
-      'secrets',
-      '/run/chat-secrets/session-secret',
-    ]);
+    const secretAfter = await readSecret();
     expect(secretAfter).toBe(secretBefore);
     expect(secretBefore.trim()).toMatch(/^[0-9a-f]{64}$/);
     note('after `up -d --force-recreate`: same session secret, the old cookie is still signed in');
