@@ -49,6 +49,11 @@ export const envSchema = z.object({
   TRUST_PROXY: z.string().default('false'),
   COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
   ALLOWED_ORIGINS: z.string().default(''),
+  ADMIN_USERS: z
+    .string()
+    .regex(/^[A-Za-z0-9_.,\s-]*$/, 'comma-separated usernames (letters, digits, _ . -)')
+    .default(''),
+  EDIT_WINDOW_MS: int(0, 30 * 24 * 3600 * 1000).default(15 * 60 * 1000),
   HISTORY_SIZE: int(1, 10_000).default(100),
   HISTORY_ON_JOIN: int(1, 10_000).default(50),
   BCRYPT_ROUNDS: int(10, 15).default(DEFAULT_BCRYPT_ROUNDS),
@@ -135,6 +140,10 @@ export interface Config {
   trustProxy: boolean | number | string;
   cookieSecure: 'auto' | boolean;
   allowedOrigins: readonly string[];
+  /** Operators (lower-cased usernames, ADMIN_USERS): may delete any room or message and suspend users. */
+  adminUsers: ReadonlySet<string>;
+  /** How long after sending a sender may edit or delete their own message, ms (0: never). */
+  editWindowMs: number;
   historySize: number;
   historyOnJoin: number;
   bcryptRounds: number;
@@ -278,6 +287,12 @@ export function loadConfig(env: RawEnv): Readonly<Config> {
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     cookieSecure: e.COOKIE_SECURE === 'auto' ? 'auto' : e.COOKIE_SECURE === 'true',
     allowedOrigins: Object.freeze(allowedOrigins),
+    adminUsers: new Set(
+      e.ADMIN_USERS.split(',')
+        .map((u) => u.trim().toLowerCase())
+        .filter((u) => u.length > 0),
+    ),
+    editWindowMs: e.EDIT_WINDOW_MS,
     historySize: e.HISTORY_SIZE,
     historyOnJoin: e.HISTORY_ON_JOIN,
     bcryptRounds: e.BCRYPT_ROUNDS,

@@ -37,6 +37,13 @@ export const chatRoomOf = (name: string): string | null =>
   name.startsWith(ROOM_PREFIX) ? name.slice(ROOM_PREFIX.length) : null;
 
 /**
+ * Socket.IO room holding every socket of one user (lower-cased name), on every instance: what is
+ * addressed to a person (a DM opened, an invite, a suspension) goes there through the adapter.
+ */
+const USER_PREFIX = 'user:';
+export const userSocketRoom = (user: string) => `${USER_PREFIX}${user.toLowerCase()}`;
+
+/**
  * Socket.IO rooms of the two kinds of clients: those that speak the room directory, and those of
  * the original protocol (bounded `update-rooms`). Not chat rooms: they do not start with ROOM_PREFIX.
  */

@@ -9,7 +9,7 @@ import { handshakeAuthSchema, SOCKET_PACKET_MAX_BYTES } from '../protocol.js';
 import { redisMajorVersion, type RedisClients } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { createChatListeners, onChatDisconnect, type ChatDeps } from './chat-handlers.js';
-import { CLIENT_EVENTS, type ChatServer, type ChatSocket } from './events.js';
+import { CLIENT_EVENTS, userSocketRoom, type ChatServer, type ChatSocket } from './events.js';
 import { isAllowedOrigin } from './origin.js';
 import { PresenceSync } from './presence-sync.js';
 import { createRoomDirectory } from './room-directory.js';
@@ -265,6 +265,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     for (const [event, fn] of chatListeners) socket.on(event, fn);
     socket.on('disconnect', onDisconnect);
     socket.onAny(onAny);
+    void socket.join(userSocketRoom(socket.data.user));
     const { sessionHash } = socket.data;
     let entry = bySession.get(sessionHash);
     if (!entry) {

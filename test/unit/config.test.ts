@@ -52,6 +52,15 @@ describe('loadConfig', () => {
     expect(c.rateLimits.enabled).toBe(false);
   });
 
+  it('reads operators case-blind and the edit window, and refuses a malformed operator list', () => {
+    const c = loadConfig({ ADMIN_USERS: ' Alice, bob.smith ,,', EDIT_WINDOW_MS: '60000' });
+    expect([...c.adminUsers]).toEqual(['alice', 'bob.smith']);
+    expect(c.editWindowMs).toBe(60_000);
+    expect(loadConfig({}).adminUsers.size).toBe(0);
+    expect(loadConfig({}).editWindowMs).toBe(15 * 60 * 1000);
+    expect(() => loadConfig({ ADMIN_USERS: 'alice;drop' })).toThrow(ConfigError);
+  });
+
   it('treats TRUST_PROXY words and lists as express expects', () => {
     expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
