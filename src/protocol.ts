@@ -303,6 +303,17 @@ export interface ClientEmitEvents {
 export const userResponseSchema = z.object({ success: z.literal(true), user: publicUserSchema });
 export type UserResponse = z.infer<typeof userResponseSchema>;
 
+/**
+ * `GET /auth/me`: the signed-in user with its role (`admin`: an operator from ADMIN_USERS) and the
+ * edit window in ms (EDIT_WINDOW_MS), so the page offers only the actions the server would allow.
+ */
+export const meResponseSchema = z.object({
+  success: z.literal(true),
+  user: publicUserSchema.extend({ admin: z.boolean() }),
+  editWindowMs: z.number().int().min(0),
+});
+export type MeResponse = z.infer<typeof meResponseSchema>;
+
 export const historyResponseSchema = z.object({
   success: z.literal(true),
   room: z.string(),

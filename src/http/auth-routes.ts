@@ -1,15 +1,18 @@
 import { Router } from 'express';
 import { AppError } from '../errors.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { RateLimits } from '../rate-limits.js';
 import type { UserStore } from '../store/users.js';
-import { credentialsSchema, parse } from '../protocol.js';
+import { credentialsSchema, parse, type PublicUser } from '../protocol.js';
 import { nameIdentity } from '../text-rules.js';
 import { destroy, regenerate, requireUser, route, save } from './async.js';
 import { SESSION_COOKIE } from './session.js';
 
 export interface AuthDeps {
   users: UserStore;
+  /** Operators (ADMIN_USERS, lower-cased) and the edit window, told to the signed-in user's page. */
+  config: Readonly<Pick<Config, 'adminUsers' | 'editWindowMs'>>;
   limits: RateLimits;
   log: Logger;
   /** Disconnects every socket of a session id, on every instance. */
@@ -83,7 +86,7 @@ export function authRoutes(deps: AuthDeps): Router {
       const username = req.session?.user?.username;
       const user = username ? await deps.users.get(username) : undefined;
       res.set('Cache-Control', 'no-store');
-      res.json({ success: true, user: user ?? null });
+      res.json({ success: true, user: user ? withRole(user) : null });
     }),
   );
 
@@ -96,9 +99,17 @@ export function authRoutes(deps: AuthDeps): Router {
         await destroy(req);
         throw new AppError('unauthorized', 'Sign in first.');
       }
-      res.json({ success: true, user });
+      res.json({ success: true, user: withRole(user), editWindowMs: deps.config.editWindowMs });
     }),
   );
+
+  /**
+   * The user as the signed-in page sees itself: `admin` says whether it is an operator
+   * (ADMIN_USERS), so the page shows operator actions; the server still checks every one.
+   */
+  function withRole(user: PublicUser): PublicUser & { admin: boolean } {
+    return { ...user, admin: deps.config.adminUsers.has(user.username.toLowerCase()) };
+  }
 
   return router;
 }

@@ -166,3 +166,37 @@ describe('session probe', () => {
     expect(signedIn.body).toMatchObject({ success: true, user: { username } });
   });
 });
+
+describe('the role and edit window told to the page', () => {
+  it('marks an operator from ADMIN_USERS (any case) admin in /auth/me and /auth/session, everyone else not', async () => {
+    const operator = uniqueUser('Op');
+    const ops = await startApp({
+      name: 'auth',
+      prefix: a.prefix,
+      env: { ADMIN_USERS: ` ${operator.toUpperCase()} , someone-else`, EDIT_WINDOW_MS: '60000' },
+    });
+    try {
+      const op = await postJson(`${ops.url}/auth/register`, { username: operator, password: 'password123' });
+      const plain = await postJson(`${ops.url}/auth/register`, {
+        username: uniqueUser('Plain'),
+        password: 'password123',
+      });
+      const opMe = await getJson(`${ops.url}/auth/me`, op.cookie);
+      expect(opMe.body).toMatchObject({ success: true, user: { username: operator, admin: true } });
+      expect(opMe.body.editWindowMs).toBe(60_000);
+      expect((await getJson(`${ops.url}/auth/session`, op.cookie)).body).toMatchObject({
+        user: { admin: true },
+      });
+      expect((await getJson(`${ops.url}/auth/me`, plain.cookie)).body).toMatchObject({
+        user: { admin: false },
+      });
+      // The same user on an instance without that operator list is no operator.
+      expect((await getJson(`${a.url}/auth/me`, op.cookie)).body).toMatchObject({
+        user: { admin: false },
+        editWindowMs: 900_000,
+      });
+    } finally {
+      await ops.close();
+    }
+  });
+});
