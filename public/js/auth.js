@@ -6,6 +6,7 @@ const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
 const PASSWORD_MIN_BYTES = 8;
 const PASSWORD_MAX_BYTES = 72;
 const NETWORK_ERROR = 'Could not reach the server. Check your connection and try again.';
+const SUSPENDED = 'This account is suspended. Please contact an operator of this chat.';
 
 const panels = { login: byId('login-panel'), register: byId('register-panel') };
 
@@ -101,6 +102,8 @@ function describeFailure({ status, body, retryAfterSeconds }) {
       return 'That username is already taken. Please pick another one.';
     case 'invalid_credentials':
       return 'Wrong username or password.';
+    case 'suspended':
+      return SUSPENDED;
     case 'rate_limited':
       return retryAfterSeconds
         ? `Too many attempts. Please try again in ${seconds(retryAfterSeconds)}.`
@@ -187,4 +190,7 @@ register.form.addEventListener('submit', onRegister);
 byId('show-register').addEventListener('click', () => showPanel('register'));
 byId('show-login').addEventListener('click', () => showPanel('login'));
 if (window.location.hash === '#register') showPanel('register');
+// Sent here by the chat page when an operator suspended the account (socket event `suspended`).
+if (new window.URLSearchParams(window.location.search).get('reason') === 'suspended')
+  showError(login, SUSPENDED);
 redirectIfSignedIn();

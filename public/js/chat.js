@@ -41,7 +41,11 @@ async function boot() {
     showBootProblem('The chat client could not be loaded. Please reload the page.');
     return;
   }
-  new ChatApp(username).start();
+  const editWindowMs = Number(result.body?.editWindowMs);
+  new ChatApp(username, {
+    admin: isJsonObject(user) && user.admin === true,
+    editWindowMs: Number.isFinite(editWindowMs) ? editWindowMs : 0,
+  }).start();
 }
 
 boot();

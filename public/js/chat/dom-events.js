@@ -17,12 +17,17 @@ export function bindDom(app) {
     app.messages.scrollToBottom();
     ui.jumpLatest.hidden = true;
     ui.messageInput.focus();
+    app.noteSeen();
   });
   ui.chatBox.addEventListener('scroll', () => {
-    if (app.messages.isNearBottom()) ui.jumpLatest.hidden = true;
+    if (!app.messages.isNearBottom()) return;
+    ui.jumpLatest.hidden = true;
+    app.noteSeen();
   });
   document.addEventListener('visibilitychange', () => {
-    if (!document.hidden) app.chrome.clearUnseen(app.room);
+    if (document.hidden) return;
+    app.chrome.clearUnseen(app.room === null ? null : app.rooms.displayName(app.room));
+    app.noteSeen();
   });
 }
 

@@ -65,3 +65,41 @@ export function joinError(fail, room) {
     ? rateLimitText(fail, 'Too many room switches. Please wait a moment.')
     : `Could not join “${room}”: ${fail?.error || 'unknown error'}`;
 }
+
+/**
+ * Sentences for the codes of private conversations, edits and moderation (docs/protocol.md).
+ * @type {Record<string, string>}
+ */
+const ACTION_CODES = {
+  not_member: 'You are not a member of this conversation.',
+  edit_window_passed: 'Too late: messages can be edited or deleted only for a while after sending.',
+  suspended: 'This account is suspended.',
+  member_limit: 'This room has reached its member limit.',
+  forbidden: 'Only the room’s owner or an operator may do that.',
+  room_not_found: 'That room does not exist any more.',
+};
+
+/**
+ * A failure of an action on a room, a member or a message ("Could not edit the message: …").
+ * @param {AnyFail | undefined} fail
+ * @param {string} what  the action, e.g. "edit the message"
+ */
+export function actionError(fail, what) {
+  if (fail?.code === 'rate_limited') return rateLimitText(fail, `Too many attempts to ${what}.`);
+  const known = fail?.code ? ACTION_CODES[fail.code] : undefined;
+  const reason = known ?? (fail?.error ? asSentence(fail.error) : 'Please try again.');
+  return `Could not ${what}: ${reason}`;
+}
+
+/**
+ * Why a room could not be opened, or null when the generic join text fits.
+ * @param {AnyFail | undefined} fail
+ * @param {string} shown  the room as the page names it
+ */
+export function accessError(fail, shown) {
+  /** @type {string | undefined} codes of this issue may be newer than this page's types */
+  const code = fail?.code;
+  if (code === 'not_member') return `You are not a member of “${shown}” (any more).`;
+  if (code === 'suspended') return ACTION_CODES.suspended ?? null;
+  return null;
+}

@@ -1,16 +1,28 @@
+import { el } from '../lib/dom.js';
 import {
-  confirmOutgoing,
+  closeEditor,
   createMessageElement,
   createOutgoingElement,
+  differs,
+  NO_ACTIONS,
   showDeliveryState,
 } from './message-view.js';
 import { sameUser } from './format.js';
 
-/** @typedef {import('./types.js').Message} Message */
+/** @typedef {import('./types.js').ChatMessage} Message */
+/** @typedef {import('./message-view.js').MessagePermissions} MessagePermissions */
 /** @typedef {import('./types.js').OutboxEntry} OutboxEntry */
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const STICKY_BOTTOM_PX = 80;
+
+/**
+ * The permissions as a short key ("ed", "d", ""), to see when buttons need re-drawing.
+ * @param {MessagePermissions} may
+ */
+function mayKey(may) {
+  return `${may.edit ? 'e' : ''}${may.delete ? 'd' : ''}`;
+}
 
 /**
  * Ascending by seq without mutating the input (previous-messages and history come newest first).
@@ -46,6 +58,11 @@ export class MessageList {
   #minSeq = Infinity;
   /** Whether the reader was at the newest message when last seen scrolling. */
   #pinned = true;
+  /** The final state of every confirmed message shown, by seq (to re-render its buttons). */
+  /** @type {Map<number, Message>} */
+  #messages = new Map();
+  /** @type {HTMLElement | null} */
+  #divider = null;
 
   /**
    * @param {HTMLElement} box        #chat-box
@@ -53,11 +70,15 @@ export class MessageList {
    * @param {string} options.me
    * @param {(clientId: string) => void} options.onRetry
    * @param {() => void} options.onChange  called after any change (empty state, jump button)
+   * @param {(message: Message) => MessagePermissions} [options.permissions]  the reader's buttons
+   * @param {(action: string, seq: number, node: HTMLElement) => void} [options.onAction]
+   *   a click on a message's Edit, Delete or Cancel button
    */
-  constructor(box, { me, onRetry, onChange }) {
+  constructor(box, { me, onRetry, onChange, permissions = () => NO_ACTIONS, onAction = () => {} }) {
     this.box = box;
     this.me = me;
     this.onChange = onChange;
+    this.permissions = permissions;
     box.addEventListener('scroll', () => (this.#pinned = this.isNearBottom()), { passive: true });
     // Layout changes (Load older appearing, a notice, the mobile keyboard) shrink the log; a reader
     // who was at the newest message stays there.
@@ -67,6 +88,11 @@ export class MessageList {
       const container = button?.closest('.message-container');
       const clientId = container instanceof HTMLElement ? container.dataset.clientId : undefined;
       if (clientId) onRetry(clientId);
+      const action = event.target instanceof HTMLElement ? event.target.closest('[data-action]') : null;
+      const node = action?.closest('.message-container');
+      if (action instanceof HTMLElement && node instanceof HTMLElement && node.dataset.seq) {
+        onAction(action.dataset.action ?? '', Number(node.dataset.seq), node);
+      }
     });
   }
 
@@ -104,6 +130,8 @@ export class MessageList {
   clear() {
     this.box.replaceChildren();
     this.#bySeq.clear();
+    this.#messages.clear();
+    this.#divider = null;
     this.#byClientId.clear();
     this.#complete = 0;
     this.#minSeq = Infinity;
@@ -192,15 +220,119 @@ export class MessageList {
     }
     const stick = this.#pinned;
     this.#remove(node);
-    confirmOutgoing(node, message);
-    this.#place(node, message.seq);
+    const confirmed = this.#render(message);
+    if (message.clientId) this.#byClientId.set(message.clientId, confirmed);
+    this.#place(confirmed, message.seq);
     if (stick) this.scrollToBottom();
     this.onChange();
   }
 
+  /**
+   * Shows the final state of a message already shown (`message-updated`, an edit or delete ack, a
+   * catch-up page): replaced by seq in its place. Returns whether it was shown.
+   * @param {Message} message
+   */
+  update(message) {
+    const node = this.#bySeq.get(message.seq);
+    if (!node || !isMessage(message)) return false;
+    this.#replace(node, message);
+    return true;
+  }
+
+  /**
+   * `message-deleted`: the message becomes a tombstone in its place (sender, time and seq kept).
+   * @param {number} seq
+   */
+  markDeleted(seq) {
+    const shown = this.#messages.get(seq);
+    if (!shown || shown.deleted) return;
+    this.update({ ...shown, text: '', deleted: true });
+  }
+
+  /**
+   * The shown state of a message (for an edit form, or a tombstone).
+   * @param {number} seq
+   */
+  get(seq) {
+    return this.#messages.get(seq);
+  }
+
+  /** Re-draws the buttons of every message whose permissions changed (owner known, window over). */
+  refreshActions() {
+    for (const [seq, message] of this.#messages) {
+      const node = this.#bySeq.get(seq);
+      if (
+        node &&
+        !node.classList.contains('editing') &&
+        node.dataset.may !== mayKey(this.permissions(message))
+      )
+        this.#replace(node, message);
+    }
+  }
+
+  /**
+   * The "New messages" divider above the first message after `readSeq` (the reader's read
+   * position when the room was opened); none when nothing shown is after it.
+   * @param {number} readSeq
+   * @returns {HTMLElement | null}
+   */
+  showDivider(readSeq) {
+    this.#divider?.remove();
+    this.#divider = null;
+    const first = [...this.#bySeq.entries()].filter(([seq]) => seq > readSeq).sort((a, b) => a[0] - b[0])[0];
+    if (!first) return null;
+    const divider = el('div', {
+      className: 'new-divider',
+      attrs: { role: 'separator', 'aria-label': 'New messages' },
+    });
+    divider.append(el('span', { text: 'New messages', attrs: { 'aria-hidden': 'true' } }));
+    first[1].before(divider);
+    this.#regroup(first[1]);
+    this.#divider = divider;
+    return divider;
+  }
+
+  /**
+   * @param {HTMLElement} node
+   * @param {Message} message
+   */
+  #replace(node, message) {
+    const hadFocus = node.contains(document.activeElement);
+    const fresh = this.#render(message);
+    fresh.classList.toggle('grouped', node.classList.contains('grouped'));
+    closeEditor(node);
+    node.replaceWith(fresh);
+    this.#bySeq.set(message.seq, fresh);
+    if (message.clientId && this.#byClientId.get(message.clientId) === node) {
+      this.#byClientId.set(message.clientId, fresh);
+    }
+    if (hadFocus) {
+      const button = fresh.querySelector('.message-action');
+      (button instanceof HTMLElement ? button : this.box).focus();
+    }
+    this.onChange();
+  }
+
+  /**
+   * @param {Message} message
+   * @returns {HTMLElement}
+   */
+  #render(message) {
+    const may = this.permissions(message);
+    const node = createMessageElement(message, this.me, may);
+    node.dataset.may = mayKey(may);
+    this.#messages.set(message.seq, message);
+    return node;
+  }
+
   /** @param {Message} message */
   #addOne(message) {
-    if (this.#bySeq.has(message.seq)) return false;
+    const shown = this.#bySeq.get(message.seq);
+    if (shown) {
+      // A catch-up or history page brings the final state of a message we show: replace by seq.
+      if (differs(shown, message)) this.#replace(shown, message);
+      return false;
+    }
     if (message.clientId && sameUser(message.sender, this.me)) {
       const own = this.#byClientId.get(message.clientId);
       if (own) {
@@ -208,7 +340,7 @@ export class MessageList {
         return false;
       }
     }
-    const node = createMessageElement(message, this.me);
+    const node = this.#render(message);
     if (message.clientId && sameUser(message.sender, this.me)) this.#byClientId.set(message.clientId, node);
     this.#place(node, message.seq);
     return true;

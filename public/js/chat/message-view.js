@@ -2,6 +2,7 @@ import { el } from '../lib/dom.js';
 import { formatClock, formatFull, linkify, mentions, sameUser, toDate } from './format.js';
 
 /** @typedef {import('./types.js').Message} Message */
+/** @typedef {import('./types.js').ChatMessage} ChatMessage */
 /** @typedef {import('./types.js').OutboxEntry} OutboxEntry */
 
 /**
@@ -37,21 +38,132 @@ function skeleton({ sender, text, date, own }) {
 }
 
 /**
- * A stored message from the server.
- * @param {Message} message
- * @param {string} me  the reader's username
+ * What the reader may do to a shown message (decided on the server; this only picks the buttons).
+ * @typedef {{ edit: boolean, delete: boolean }} MessagePermissions
  */
-export function createMessageElement(message, me) {
+
+/** @type {MessagePermissions} */
+export const NO_ACTIONS = Object.freeze({ edit: false, delete: false });
+
+/**
+ * A stored message from the server: its final state (an edited text with "(edited)", a deletion
+ * as a tombstone in its place) and the Edit/Delete buttons the reader may use.
+ * @param {ChatMessage} message
+ * @param {string} me  the reader's username
+ * @param {MessagePermissions} [may]
+ */
+export function createMessageElement(message, me, may = NO_ACTIONS) {
   const own = sameUser(message.sender, me);
-  const node = skeleton({ sender: message.sender, text: message.text, date: toDate(message.timestamp), own });
+  const deleted = message.deleted === true;
+  const node = skeleton({
+    sender: message.sender,
+    text: deleted ? '' : message.text,
+    date: toDate(message.timestamp),
+    own,
+  });
   node.dataset.seq = String(message.seq);
+  node.dataset.id = message.id;
   if (own) {
     if (message.clientId) node.dataset.clientId = message.clientId;
     node.classList.add('sent-ok');
-  } else if (mentions(message.text, me)) {
+  } else if (!deleted && mentions(message.text, me)) {
     node.classList.add('mention');
   }
+  const meta = node.querySelector('.message-meta');
+  if (deleted) {
+    node.classList.add('deleted');
+    node.dataset.deleted = 'true';
+    node.querySelector('.message-bubble')?.replaceChildren(el('em', { text: 'message deleted' }));
+    return node;
+  }
+  if (message.editedAt) {
+    node.dataset.editedAt = message.editedAt;
+    const edited = toDate(message.editedAt);
+    meta?.append(
+      el('span', {
+        className: 'edited-mark',
+        text: '(edited)',
+        attrs: { title: `Edited ${formatFull(edited)}` },
+      }),
+    );
+  }
+  if (may.edit || may.delete) {
+    const actions = el('span', { className: 'message-actions' });
+    if (may.edit) actions.append(actionButton('edit', 'Edit', 'Edit this message'));
+    if (may.delete) actions.append(actionButton('delete', 'Delete', 'Delete this message'));
+    meta?.append(actions);
+  }
   return node;
+}
+
+/**
+ * @param {'edit' | 'delete'} action
+ * @param {string} text
+ * @param {string} label
+ */
+function actionButton(action, text, label) {
+  return el('button', {
+    className: `message-action ${action}-button`,
+    text,
+    attrs: { type: 'button', 'data-action': action, 'aria-label': label },
+  });
+}
+
+/**
+ * Whether `message` shows something else than `node` does (an edit or deletion not shown yet).
+ * @param {HTMLElement} node
+ * @param {ChatMessage} message
+ */
+export function differs(node, message) {
+  if (message.deleted === true) return node.dataset.deleted !== 'true';
+  return Boolean(message.editedAt) && node.dataset.editedAt !== message.editedAt;
+}
+
+/**
+ * Turns a message's bubble into an inline edit form (Enter saves, Escape cancels).
+ * @param {HTMLElement} node
+ * @returns {HTMLInputElement | null} the text field, focused
+ */
+export function openEditor(node) {
+  const bubble = node.querySelector('.message-bubble');
+  if (!(bubble instanceof HTMLElement) || node.querySelector('.edit-form')) return null;
+  const id = `edit-${node.dataset.seq}`;
+  const form = el('form', { className: 'edit-form', attrs: { novalidate: '' } });
+  const label = el('label', { className: 'visually-hidden', text: 'Edit message', attrs: { for: id } });
+  const input = /** @type {HTMLInputElement} */ (
+    el('input', {
+      className: 'edit-input',
+      attrs: { id, type: 'text', maxlength: '2000', autocomplete: 'off' },
+    })
+  );
+  input.value = bubble.textContent ?? '';
+  const save = el('button', {
+    className: 'button-primary edit-save',
+    text: 'Save',
+    attrs: { type: 'submit' },
+  });
+  const cancel = el('button', {
+    className: 'button-secondary edit-cancel',
+    text: 'Cancel',
+    attrs: { type: 'button', 'data-action': 'cancel-edit' },
+  });
+  form.append(label, input, save, cancel);
+  bubble.hidden = true;
+  bubble.after(form);
+  node.classList.add('editing');
+  input.focus();
+  return input;
+}
+
+/**
+ * Closes the edit form of `node`, if open, and shows the bubble again.
+ * @param {HTMLElement} node
+ */
+export function closeEditor(node) {
+  node.querySelector('.edit-form')?.remove();
+  const bubble = node.querySelector('.message-bubble');
+  if (bubble instanceof HTMLElement) bubble.hidden = false;
+  node.classList.remove('editing');
 }
 
 /**

@@ -26,12 +26,22 @@ export class Presence {
    * @param {HTMLElement} deps.listEl   #online-users-list
    * @param {string} deps.me
    * @param {() => Promise<any>} deps.fetchUsers  resolves to the `who` ack
+   * @param {boolean} [deps.admin]  operators get a Suspend button beside each person
+   * @param {(action: 'message' | 'suspend', user: string, button: HTMLButtonElement) => void} [deps.onAction]
    */
-  constructor({ countEl, listEl, me, fetchUsers }) {
+  constructor({ countEl, listEl, me, fetchUsers, admin = false, onAction = () => {} }) {
     this.countEl = countEl;
     this.listEl = listEl;
     this.me = me;
     this.fetchUsers = fetchUsers;
+    this.admin = admin;
+    listEl.addEventListener('click', (event) => {
+      const button = event.target instanceof HTMLElement ? event.target.closest('[data-user-action]') : null;
+      if (!(button instanceof window.HTMLButtonElement)) return;
+      const action = button.dataset.userAction;
+      const user = button.dataset.user;
+      if ((action === 'message' || action === 'suspend') && user) onAction(action, user, button);
+    });
   }
 
   /** @param {number} count */
@@ -78,16 +88,42 @@ export class Presence {
     const items = users
       .filter((user) => typeof user === 'string')
       .map((user) => {
-        const item = el('li', { text: user });
+        const item = el('li');
+        item.append(el('span', { className: 'user-name', text: user }));
         if (sameUser(user, this.me)) {
           item.classList.add('is-me');
           item.append(el('span', { className: 'you-tag', text: ' (you)' }));
+          return item;
         }
+        item.append(userButton('message', user, 'Message', `Send a direct message to ${user}`));
+        if (this.admin) item.append(userButton('suspend', user, 'Suspend', `Suspend ${user}`));
         return item;
       });
+    // A refresh must not drop the keyboard focus of someone on a person's button.
+    const focused = document.activeElement;
+    const keep =
+      focused instanceof HTMLElement && this.listEl.contains(focused)
+        ? `[data-user-action="${focused.dataset.userAction}"][data-user="${window.CSS.escape(focused.dataset.user ?? '')}"]`
+        : null;
     this.listEl.replaceChildren(...items);
+    const again = keep ? this.listEl.querySelector(keep) : null;
+    if (again instanceof HTMLElement) again.focus();
     this.listEl.dataset.count = String(items.length);
     const cut = items.length >= WHO_LIMIT && this.#count > items.length;
     this.#showCount(cut ? this.#count : items.length);
   }
+}
+
+/**
+ * @param {'message' | 'suspend'} action
+ * @param {string} user
+ * @param {string} text
+ * @param {string} label
+ */
+function userButton(action, user, text, label) {
+  return el('button', {
+    className: 'user-action',
+    text,
+    attrs: { type: 'button', 'data-user-action': action, 'data-user': user, 'aria-label': label },
+  });
 }

@@ -8,12 +8,14 @@ export class RoomForm {
    * @param {HTMLInputElement} deps.input   #room-input
    * @param {HTMLButtonElement} deps.button #create-room
    * @param {HTMLElement} deps.error        #room-error
-   * @param {(name: string) => Promise<import('./types.js').Answer<'create-room'>>} deps.create
-   *   resolves to the create-room ack
-   * @param {(name: string) => void} deps.onCreated       gets the server's (normalised) name
+   * @param {HTMLInputElement} deps.privateBox  #room-private: create it private (invite only)
+   * @param {(payload: import('./types.js').MemberEvents['create-room'][0]) =>
+   *   Promise<import('./types.js').MemberAnswer<'create-room'>>} deps.create  the create-room request
+   * @param {(room: import('./types.js').ChatRoom) => void} deps.onCreated  gets the server's record
    */
-  constructor({ form, input, button, error, create, onCreated }) {
+  constructor({ form, input, button, error, privateBox, create, onCreated }) {
     this.input = input;
+    this.privateBox = privateBox;
     this.button = button;
     this.error = error;
     this.create = create;
@@ -32,7 +34,9 @@ export class RoomForm {
     }
     this.#showError('');
     this.button.disabled = true;
-    const ack = await this.create(name);
+    const isPrivate = this.privateBox.checked;
+    // A public room keeps the plain-name payload every server version takes.
+    const ack = await this.create(isPrivate ? { name, visibility: 'private' } : name);
     this.button.disabled = false;
     if (!ack?.success) {
       this.#showError(roomCreationError(ack, name));
@@ -40,7 +44,10 @@ export class RoomForm {
       return;
     }
     this.input.value = '';
-    this.onCreated(typeof ack.room?.name === 'string' ? ack.room.name : name);
+    this.privateBox.checked = false;
+    /** @type {import('./types.js').ChatRoom} */
+    const fallback = { name, createdBy: '', createdAt: '', visibility: isPrivate ? 'private' : 'public' };
+    this.onCreated(typeof ack.room?.name === 'string' ? ack.room : fallback);
   }
 
   /** @param {string} text */

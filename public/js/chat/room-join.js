@@ -1,5 +1,5 @@
 /** Entering, joining, re-joining and catching up on the current room. */
-import { joinError } from './error-text.js';
+import { accessError, joinError } from './error-text.js';
 import { isObject } from './guards.js';
 import { ask } from './socket-ask.js';
 
@@ -54,7 +54,11 @@ export class RoomJoiner {
    */
   enterRoom(name) {
     const { app } = this;
-    if (app.room) app.unread.markRead(app.room, app.messages.lastSeq);
+    if (app.room) {
+      // The room left keeps the badge of what was not seen: the server's marker decides.
+      app.readMarker.flush();
+      app.refreshUnread([app.room]);
+    }
     app.typingNotifier.stop();
     app.room = name;
     app.joined = false;
@@ -67,14 +71,23 @@ export class RoomJoiner {
     app.messages.clear();
     for (const entry of app.outbox.forRoom(name)) app.messages.addOutgoing(entry);
     app.typingIndicator.clear();
-    app.chrome.showRoom(name);
     app.chrome.setRoomCount(null);
     app.ui.jumpLatest.hidden = true;
     app.rooms.setActive(name);
     app.rooms.setUnread(name, 0);
+    app.rooms.setMentions(name, 0);
     app.chrome.setComposerEnabled(false);
     app.older.reset();
-    app.chrome.updateTitle(app.room);
+    this.refreshRoomInfo();
+  }
+
+  /** The header, title and room actions from what the sidebar knows of the current room now. */
+  refreshRoomInfo() {
+    const { app } = this;
+    const shown = app.room === null ? null : app.rooms.displayName(app.room);
+    app.chrome.showRoom(shown);
+    app.chrome.updateTitle(shown);
+    app.roomAdmin.show(app.room, app.room === null ? undefined : app.rooms.find(app.room));
   }
 
   /** Back to "no room" (the room vanished or cannot be joined). */
@@ -86,12 +99,11 @@ export class RoomJoiner {
     this.joining = false;
     app.messages.clear();
     app.typingIndicator.clear();
-    app.chrome.showRoom(null);
     app.chrome.setRoomCount(null);
     app.rooms.setActive(null);
     app.chrome.setComposerEnabled(false);
     app.older.update();
-    app.chrome.updateTitle(app.room);
+    this.refreshRoomInfo();
   }
 
   /**
@@ -107,6 +119,8 @@ export class RoomJoiner {
     this.joining = true;
     const epoch = app.seq.epoch;
     const payload = since === undefined ? room : epoch ? { room, since, epoch } : { room, since };
+    // Opening the room: its read marker (asked beside the join) places the "New messages" divider.
+    const reads = since === undefined ? app.refreshUnread([room]) : undefined;
     const ack = await ask(app.socket, 'join-room', payload);
     if (token !== this.#joinToken || room !== app.room) return;
     this.joining = false;
@@ -125,12 +139,41 @@ export class RoomJoiner {
     app.unread.markRead(room, Math.max(Number(ack.latestSeq) || 0, app.messages.lastSeq));
     app.rooms.joined(room);
     app.rooms.setUnread(room, 0);
+    app.rooms.setMentions(room, 0);
+    this.refreshRoomInfo();
+    app.messages.refreshActions();
+    const latestSeq = Number(ack.latestSeq) || 0;
+    reads?.then((entries) => {
+      const read = entries.find((entry) => entry?.room === room);
+      if (read && token === this.#joinToken && room === app.room) this.#showDivider(read.readSeq, latestSeq);
+    });
     app.older.update();
     if (since !== undefined && ack.recovered === false) app.banner.notice(NOT_RECOVERED);
     app.outbox.resendPending(room);
     if (this.#focusAfterJoin) app.ui.messageInput.focus();
     this.#focusAfterJoin = false;
+    app.noteSeen();
     if (this.#catchUpAgain) this.catchUp();
+  }
+
+  /**
+   * The "New messages" divider at the read position, scrolled into view when it is above the
+   * visible part (the read marker then moves only once the reader reaches the newest message).
+   * A room never read (read seq 0) shows it only when it is a DM or private room we were added to;
+   * a public room joined for the first time has no unread history.
+   * @param {number} readSeq
+   * @param {number} latestSeq
+   */
+  #showDivider(readSeq, latestSeq) {
+    const { app } = this;
+    if (!app.room || !(readSeq < latestSeq)) return;
+    const record = app.rooms.find(app.room);
+    if (readSeq === 0 && record?.visibility !== 'dm' && record?.visibility !== 'private') return;
+    const divider = app.messages.showDivider(readSeq);
+    const box = app.ui.chatBox;
+    if (!divider) return;
+    const above = divider.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    if (above < 0) box.scrollTop += above - 8;
   }
 
   /** Replaces the log by the page the server just sent (our unconfirmed messages stay at the bottom). */
@@ -176,7 +219,15 @@ export class RoomJoiner {
       return;
     }
     if (ack?.code === 'room_not_found') {
-      app.chrome.notify(`The room “${room}” does not exist any more.`);
+      app.chrome.notify(`The room “${app.rooms.displayName(room)}” does not exist any more.`);
+      app.rooms.removeRoom(room);
+      this.exitRoom();
+      return;
+    }
+    const denied = accessError(ack, app.rooms.displayName(room));
+    if (denied) {
+      app.chrome.notify(denied);
+      app.rooms.removeRoom(room);
       this.exitRoom();
       return;
     }
@@ -197,7 +248,6 @@ export class RoomJoiner {
     this.#lastPage = forRoom;
     app.sender.confirmOwn(forRoom);
     app.messages.add(forRoom);
-    app.unread.markRead(app.room, app.messages.lastSeq);
     app.older.update();
   }
 }

@@ -1,6 +1,7 @@
 import { el } from '../lib/dom.js';
+import { sameUser } from './format.js';
 
-/** @typedef {import('./types.js').Room} Room */
+/** @typedef {import('./types.js').ChatRoom} Room */
 /** @typedef {import('./types.js').RoomPage} RoomPage */
 /** @typedef {import('./types.js').RoomsHome} RoomsHome */
 /** @typedef {import('./types.js').Answer<'list-rooms'>} ListAnswer */
@@ -17,9 +18,31 @@ const STATS_MAX = 100;
  * @property {HTMLButtonElement} button
  * @property {HTMLElement} members
  * @property {HTMLElement} badge
+ * @property {HTMLElement} mentionBadge
+ * @property {string} label  the name shown (a DM: the other person's name)
  * @property {number | null} memberCount
  * @property {number} unread
+ * @property {number} mentions
  */
+
+/**
+ * Whether a room is a direct message between two people (its name starts with `@`).
+ * @param {string} name
+ */
+export function isDmName(name) {
+  return name.startsWith('@');
+}
+
+/**
+ * The other person of a DM: from its `members`, else from its name `@a+b` (lower-cased there).
+ * @param {Room | undefined} room
+ * @param {string} name
+ * @param {string} me
+ */
+export function dmPeer(room, name, me) {
+  const members = Array.isArray(room?.members) ? room.members : name.slice(1).split('+');
+  return members.find((member) => !sameUser(member, me)) ?? members[0] ?? name;
+}
 
 /** A list of room buttons with member counts and unread badges (one per list in the sidebar). */
 export class RoomList {
@@ -31,9 +54,11 @@ export class RoomList {
   /**
    * @param {HTMLElement} list  a ul
    * @param {(room: string) => void} onSelect
+   * @param {(room: Room) => string} label  the name to show for a room
    */
-  constructor(list, onSelect) {
+  constructor(list, onSelect, label) {
     this.list = list;
+    this.label = label;
     list.addEventListener('click', (event) => {
       const button = event.target instanceof HTMLElement ? event.target.closest('[data-room]') : null;
       const room = button instanceof HTMLElement ? button.dataset.room : undefined;
@@ -65,7 +90,7 @@ export class RoomList {
     const next = new Map();
     for (const room of rooms) {
       if (typeof room?.name !== 'string' || next.has(room.name)) continue;
-      next.set(room.name, this.#items.get(room.name) ?? createItem(room));
+      next.set(room.name, this.#items.get(room.name) ?? createItem(room, this.label(room)));
     }
     this.#items = next;
     this.list.replaceChildren(...[...next.values()].map((item) => item.item));
@@ -79,7 +104,7 @@ export class RoomList {
   append(rooms) {
     for (const room of rooms) {
       if (typeof room?.name !== 'string' || this.#items.has(room.name)) continue;
-      const item = createItem(room);
+      const item = createItem(room, this.label(room));
       this.#items.set(room.name, item);
       this.list.append(item.item);
     }
@@ -94,7 +119,7 @@ export class RoomList {
    */
   insert(room, where) {
     if (typeof room?.name !== 'string' || this.#items.has(room.name)) return false;
-    const item = createItem(room);
+    const item = createItem(room, this.label(room));
     const key = sortKey(room.name);
     const before =
       where === 'top'
@@ -135,8 +160,8 @@ export class RoomList {
     if (!item || !Number.isFinite(count)) return;
     item.memberCount = count;
     item.members.textContent = String(count);
-    item.members.hidden = false;
-    updateLabel(name, item);
+    item.members.hidden = isDmName(name);
+    updateLabel(item);
   }
 
   /**
@@ -149,14 +174,29 @@ export class RoomList {
     item.unread = Math.max(0, count);
     item.badge.textContent = item.unread > 99 ? '99+' : String(item.unread);
     item.badge.hidden = item.unread === 0;
-    updateLabel(name, item);
+    updateLabel(item);
+  }
+
+  /**
+   * The separate badge for mentions of the reader (`@name`) among the unread messages.
+   * @param {string} name
+   * @param {number} count
+   */
+  setMentions(name, count) {
+    const item = this.#items.get(name);
+    if (!item || !Number.isFinite(count)) return;
+    item.mentions = Math.max(0, count);
+    item.mentionBadge.textContent = `@${item.mentions > 99 ? '99+' : item.mentions}`;
+    item.mentionBadge.hidden = item.mentions === 0;
+    updateLabel(item);
   }
 }
 
 /**
- * The sidebar's rooms: "Your rooms" (joined or created, newest first, from `rooms-home`) above the
- * directory (every other room, a page at a time, searchable by name). Neither is ever the whole
- * room list: the directory grows by "Load more" and by `room-created`.
+ * The sidebar's rooms: "Direct messages" (shown by the other person's name) and "Your rooms"
+ * (joined, created or invited to, newest first, from `rooms-home` and `room-added`) above the
+ * directory (every other public room, a page at a time, searchable by name). None is ever the
+ * whole room list: the directory grows by "Load more" and by `room-created`.
  */
 export class RoomsSidebar {
   /** Search text the directory shows ('' = everything). */
@@ -170,6 +210,9 @@ export class RoomsSidebar {
 
   /**
    * @param {object} deps
+   * @param {string} deps.me                  the signed-in username
+   * @param {HTMLElement} deps.dmList         #dm-list
+   * @param {HTMLElement} deps.dmEmpty        #dm-empty
    * @param {HTMLElement} deps.mineList       #room-list
    * @param {HTMLElement} deps.directoryList  #directory-list
    * @param {HTMLInputElement} deps.search    #room-search
@@ -178,9 +221,14 @@ export class RoomsSidebar {
    * @param {(query: { q?: string, cursor?: string }) => Promise<ListAnswer>} deps.listRooms
    * @param {(room: string) => void} deps.onSelect
    */
-  constructor({ mineList, directoryList, search, more, status, listRooms, onSelect }) {
-    this.mine = new RoomList(mineList, onSelect);
-    this.directory = new RoomList(directoryList, onSelect);
+  constructor({ me, dmList, dmEmpty, mineList, directoryList, search, more, status, listRooms, onSelect }) {
+    this.me = me;
+    /** @param {Room} room */
+    const byName = (room) => room.name;
+    this.dms = new RoomList(dmList, onSelect, (room) => dmPeer(room, room.name, me));
+    this.dmEmpty = dmEmpty;
+    this.mine = new RoomList(mineList, onSelect, byName);
+    this.directory = new RoomList(directoryList, onSelect, byName);
     this.search = search;
     this.more = more;
     this.status = status;
@@ -200,7 +248,11 @@ export class RoomsSidebar {
    */
   home(home) {
     if (!home || !Array.isArray(home.mine) || !home.directory) return;
-    this.mine.render(home.mine);
+    /** @type {Room[]} */
+    const mine = home.mine;
+    this.dms.render(mine.filter((room) => isDm(room)));
+    this.mine.render(mine.filter((room) => !isDm(room)));
+    this.#updateDmEmpty();
     if (this.#q !== '') {
       this.#query(this.#q, undefined);
       return;
@@ -215,7 +267,8 @@ export class RoomsSidebar {
    * @returns {boolean} whether it is new to this page
    */
   created(room) {
-    if (typeof room?.name !== 'string' || this.mine.has(room.name)) return false;
+    if (typeof room?.name !== 'string' || this.mine.has(room.name) || this.dms.has(room.name)) return false;
+    if (room.visibility === 'private' || isDm(room)) return false; // never in the directory
     if (this.#q !== '' && !sortKey(room.name).startsWith(sortKey(this.#q))) return false;
     const added = this.directory.insert(room, 'sorted');
     this.#updateStatus();
@@ -227,21 +280,73 @@ export class RoomsSidebar {
    * @param {string} name
    */
   joined(name) {
-    if (this.mine.names()[0] === name) return;
-    const room = this.mine.get(name) ?? this.directory.get(name) ?? { name, createdBy: '', createdAt: '' };
+    const room = this.find(name) ?? { name, createdBy: '', createdAt: '' };
+    this.added(room);
+  }
+
+  /**
+   * A room we are a member of now (joined, created, invited to, a DM opened by either side):
+   * at the top of "Direct messages" or "Your rooms", out of the directory.
+   * @param {Room} room
+   * @returns {boolean} whether it was new among ours
+   */
+  added(room) {
+    if (typeof room?.name !== 'string') return false;
+    const list = isDm(room) ? this.dms : this.mine;
+    if (list.names()[0] === room.name) return false;
+    const known = list.get(room.name) ?? this.directory.get(room.name);
+    const isNew = !list.has(room.name);
+    list.remove(room.name);
+    this.directory.remove(room.name);
+    // The fuller record wins: a stub from a join by name has no owner or visibility.
+    list.insert(room.createdBy || !known ? room : known, 'top');
+    this.#updateDmEmpty();
+    this.#updateStatus();
+    return isNew;
+  }
+
+  /**
+   * A room gone for us (removed from it, or deleted): out of every list.
+   * @param {string} name
+   */
+  removeRoom(name) {
+    this.dms.remove(name);
     this.mine.remove(name);
     this.directory.remove(name);
-    this.mine.insert(room, 'top');
+    this.#updateDmEmpty();
     this.#updateStatus();
+  }
+
+  /**
+   * The record of a room shown anywhere in the sidebar.
+   * @param {string} name
+   * @returns {Room | undefined}
+   */
+  find(name) {
+    return this.dms.get(name) ?? this.mine.get(name) ?? this.directory.get(name);
+  }
+
+  /**
+   * How the page names a room: a DM by the other person's name.
+   * @param {string} name
+   */
+  displayName(name) {
+    return isDmName(name) ? dmPeer(this.find(name), name, this.me) : name;
+  }
+
+  /** Names of our own rooms and DMs (the ones with read markers). */
+  ownNames() {
+    return [...this.dms.names(), ...this.mine.names()];
   }
 
   /** Rooms shown, for `room-stats` (at most its limit, own rooms first). */
   shownNames() {
-    return [...this.mine.names(), ...this.directory.names()].slice(0, STATS_MAX);
+    return [...this.ownNames(), ...this.directory.names()].slice(0, STATS_MAX);
   }
 
   /** @param {string | null} name */
   setActive(name) {
+    this.dms.setActive(name);
     this.mine.setActive(name);
     this.directory.setActive(name);
   }
@@ -251,6 +356,7 @@ export class RoomsSidebar {
    * @param {number} count
    */
   setMembers(name, count) {
+    this.dms.setMembers(name, count);
     this.mine.setMembers(name, count);
     this.directory.setMembers(name, count);
   }
@@ -260,8 +366,23 @@ export class RoomsSidebar {
    * @param {number} count
    */
   setUnread(name, count) {
+    this.dms.setUnread(name, count);
     this.mine.setUnread(name, count);
     this.directory.setUnread(name, count);
+  }
+
+  /**
+   * @param {string} name
+   * @param {number} count
+   */
+  setMentions(name, count) {
+    this.dms.setMentions(name, count);
+    this.mine.setMentions(name, count);
+    this.directory.setMentions(name, count);
+  }
+
+  #updateDmEmpty() {
+    this.dmEmpty.hidden = this.dms.names().length > 0;
   }
 
   /**
@@ -289,7 +410,9 @@ export class RoomsSidebar {
    * @param {boolean} append
    */
   #showPage(page, append) {
-    const rooms = (Array.isArray(page.rooms) ? page.rooms : []).filter((r) => !this.mine.has(r?.name));
+    const rooms = (Array.isArray(page.rooms) ? page.rooms : []).filter(
+      (r) => !this.mine.has(r?.name) && !this.dms.has(r?.name),
+    );
     if (append) this.directory.append(rooms);
     else this.directory.render(rooms);
     this.#next = typeof page.next === 'string' ? page.next : null;
@@ -307,42 +430,79 @@ export class RoomsSidebar {
   }
 }
 
+/** @param {Room} room */
+function isDm(room) {
+  return room.visibility === 'dm' || (typeof room.name === 'string' && isDmName(room.name));
+}
+
 /** @param {string} name */
 function sortKey(name) {
   return name.normalize('NFKC').toLowerCase();
 }
 
-/** @param {Room} room */
-function createItem(room) {
+/**
+ * @param {Room} room
+ * @param {string} label
+ */
+function createItem(room, label) {
   const item = /** @type {HTMLLIElement} */ (el('li'));
   const button = /** @type {HTMLButtonElement} */ (
     el('button', { className: 'room-button', attrs: { type: 'button', 'data-room': room.name } })
   );
-  button.title = room.createdBy ? `Created by ${room.createdBy}` : '';
+  button.title =
+    room.visibility === 'dm'
+      ? `Direct messages with ${label}`
+      : room.createdBy
+        ? `Created by ${room.createdBy}`
+        : '';
   const members = el('span', { className: 'room-members', attrs: { 'aria-hidden': 'true' } });
   members.hidden = true;
   const badge = el('span', { className: 'unread-badge', text: '0', attrs: { 'aria-hidden': 'true' } });
   badge.hidden = true;
-  button.append(el('span', { className: 'room-name', text: room.name }), members, badge);
+  const mentionBadge = el('span', {
+    className: 'mention-badge',
+    text: '@0',
+    attrs: { 'aria-hidden': 'true' },
+  });
+  mentionBadge.hidden = true;
+  button.append(el('span', { className: 'room-name', text: label }));
+  if (room.visibility === 'private') {
+    button.append(
+      el('span', { className: 'private-tag', text: 'private', attrs: { 'aria-hidden': 'true' } }),
+    );
+  }
+  button.append(members, mentionBadge, badge);
   item.append(button);
   /** @type {RoomItem} */
-  const roomItem = { room, item, button, members, badge, memberCount: null, unread: 0 };
-  updateLabel(room.name, roomItem);
+  const roomItem = {
+    room,
+    item,
+    button,
+    members,
+    badge,
+    mentionBadge,
+    label,
+    memberCount: null,
+    unread: 0,
+    mentions: 0,
+  };
+  updateLabel(roomItem);
   return roomItem;
 }
 
 /**
- * One spoken label instead of three loose numbers: "general, 3 members, 2 unread".
- * @param {string} name
+ * One spoken label instead of loose numbers: "general, private, 3 members, 2 unread, 1 mention".
  * @param {RoomItem} item
  */
-function updateLabel(name, item) {
-  const parts = [name];
-  if (item.memberCount !== null) {
+function updateLabel(item) {
+  const parts = [item.label];
+  if (item.room.visibility === 'private') parts.push('private');
+  if (item.memberCount !== null && !item.members.hidden) {
     const members = `${item.memberCount} member${item.memberCount === 1 ? '' : 's'}`;
     parts.push(members);
     item.members.title = members;
   }
   if (item.unread > 0) parts.push(`${item.unread} unread`);
+  if (item.mentions > 0) parts.push(`${item.mentions} mention${item.mentions === 1 ? '' : 's'}`);
   item.button.setAttribute('aria-label', parts.join(', '));
 }

@@ -16,20 +16,51 @@ export const ACK_TIMEOUT_MS = 10_000;
  * @returns {Promise<import('./types.js').Answer<E>>}
  */
 export function ask(socket, event, ...args) {
+  return /** @type {Promise<import('./types.js').Answer<E>>} */ (emitWithAck(socket, event, args));
+}
+
+/**
+ * `ask` for the events of private conversations (MemberEvents in types.js): same timeout and
+ * local failures, one payload.
+ * @template {keyof import('./types.js').MemberEvents} E
+ * @param {ChatSocket} socket
+ * @param {E} event
+ * @param {import('./types.js').MemberEvents[E][0]} payload
+ * @returns {Promise<import('./types.js').MemberAnswer<E>>}
+ */
+export function request(socket, event, payload) {
+  return /** @type {Promise<import('./types.js').MemberAnswer<E>>} */ (emitWithAck(socket, event, [payload]));
+}
+
+/**
+ * Subscribes to a server push by name; the payload is untrusted (`unknown`), handlers check it.
+ * @param {ChatSocket} socket
+ * @param {'room-added' | 'room-removed' | 'room-deleted' | 'message-updated' | 'message-deleted'
+ *   | 'read-marker' | 'suspended'} event
+ * @param {(payload: unknown) => void} handler
+ */
+export function listen(socket, event, handler) {
+  const untyped = /** @type {import('socket.io-client').Socket} */ (socket);
+  untyped.on(event, handler);
+}
+
+/**
+ * @param {ChatSocket} socket
+ * @param {string} event
+ * @param {unknown[]} args
+ * @returns {Promise<unknown>}
+ */
+function emitWithAck(socket, event, args) {
   if (!socket.connected) return Promise.resolve(localFail('disconnected'));
   // The payload is spread, so emit is called through the untyped socket; the answer is typed above.
   const untyped = /** @type {import('socket.io-client').Socket} */ (socket);
   return new Promise((resolve) => {
     untyped
       .timeout(ACK_TIMEOUT_MS)
-      .emit(
-        event,
-        ...args,
-        (/** @type {Error | null} */ err, /** @type {import('./types.js').Answer<E> | undefined} */ ack) => {
-          if (err) resolve(localFail(socket.connected ? 'timeout' : 'disconnected'));
-          else resolve(ack ?? localFail('timeout'));
-        },
-      );
+      .emit(event, ...args, (/** @type {Error | null} */ err, /** @type {unknown} */ ack) => {
+        if (err) resolve(localFail(socket.connected ? 'timeout' : 'disconnected'));
+        else resolve(ack ?? localFail('timeout'));
+      });
   });
 }
 

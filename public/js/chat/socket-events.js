@@ -1,5 +1,6 @@
 /** The socket's event handlers: connection state and the server's pushes for the chat page. */
 import { isObject } from './guards.js';
+import { listen } from './socket-ask.js';
 
 /** @typedef {import('./app.js').ChatApp} ChatApp */
 /** @typedef {import('./types.js').Message} Message */
@@ -13,7 +14,11 @@ export function bindSocket(app) {
   socket.on('connect', () => onConnect(app));
   socket.on('disconnect', (reason) => onDisconnect(app, reason));
   socket.on('connect_error', (error) => onConnectError(app, error));
-  socket.on('rooms-home', (home) => app.rooms.home(home));
+  socket.on('rooms-home', (home) => {
+    app.rooms.home(home);
+    app.joiner.refreshRoomInfo(); // a restored room's record (owner, visibility, DM peer) is known now
+    app.messages.refreshActions();
+  });
   // Rooms that appear while we are online are new to us: all their messages count as unread.
   socket.on('room-created', (room) => {
     if (app.rooms.created(room)) app.unread.seedNew(room.name);
@@ -26,11 +31,46 @@ export function bindSocket(app) {
   socket.on('typing', (event) => {
     if (isObject(event) && event.room === app.room) app.typingIndicator.update(event);
   });
+  bindMembership(app);
+}
+
+/**
+ * Pushes of private conversations: membership, edits and deletions, read markers, suspension.
+ * @param {ChatApp} app
+ */
+function bindMembership(app) {
+  const { socket } = app;
+  listen(socket, 'room-added', (room) => {
+    if (!isObject(room) || typeof room.name !== 'string' || typeof room.createdBy !== 'string') return;
+    const record = /** @type {import('./types.js').ChatRoom} */ (room);
+    if (app.rooms.added(record)) app.refreshUnread([record.name]);
+    if (record.name === app.room) app.joiner.refreshRoomInfo();
+  });
+  listen(socket, 'room-removed', (event) => {
+    if (isObject(event) && typeof event.room === 'string') app.roomGone(event.room, 'removed');
+  });
+  listen(socket, 'room-deleted', (event) => {
+    if (isObject(event) && typeof event.room === 'string') app.roomGone(event.room, 'deleted');
+  });
+  listen(socket, 'message-updated', (message) => {
+    if (!isObject(message) || message.roomId !== app.room) return;
+    app.messages.update(/** @type {import('./types.js').ChatMessage} */ (message));
+  });
+  listen(socket, 'message-deleted', (event) => {
+    if (!isObject(event) || event.room !== app.room || !Number.isInteger(event.seq)) return;
+    app.messages.markDeleted(Number(event.seq));
+  });
+  // Read in another tab or on another device: that room's badges are counted from there.
+  listen(socket, 'read-marker', (event) => {
+    if (isObject(event) && typeof event.room === 'string') app.refreshUnread([event.room]);
+  });
+  listen(socket, 'suspended', () => app.suspended());
 }
 
 /** @param {ChatApp} app */
 function onConnect(app) {
   app.reconnector.reset();
+  app.readMarker.reset();
   app.banner.connected();
   if (!app.room) app.joiner.restoreRoom();
   // After a reconnect only what was missed is asked for; the server dedupes by seq anyway.
@@ -103,5 +143,6 @@ function onChatMessage(app, message) {
   app.typingIndicator.remove(message.sender);
   app.unread.markRead(app.room, message.seq);
   if (!wasAtBottom) app.ui.jumpLatest.hidden = false;
-  if (document.hidden) app.chrome.countUnseen(app.room);
+  if (document.hidden) app.chrome.countUnseen(app.rooms.displayName(message.roomId));
+  app.noteSeen();
 }

@@ -36,4 +36,33 @@
  * @typedef {{ clientId: string, room: string, text: string, createdAt: number,
  *   state: 'pending' | 'failed', attempt: number, inFlight: boolean }} OutboxEntry
  */
+/**
+ * Private conversations (docs/protocol.md, issue 14): the additions to Room and Message, and the
+ * acked events of membership, edits, read markers and moderation as `[payload, ack]` pairs.
+ * @typedef {Room & { visibility?: 'public' | 'private' | 'dm', members?: string[] }} ChatRoom
+ * @typedef {Message & { editedAt?: string, deleted?: true }} ChatMessage
+ * @typedef {{ room: string, readSeq: number, latestSeq: number, unread: number, mentions: number }} UnreadEntry
+ * @typedef {{
+ *   'create-room': [string | { name: string, visibility?: 'public' | 'private' }, { room: ChatRoom }],
+ *   'open-dm': [{ user: string }, { room: ChatRoom }],
+ *   'invite': [{ room: string, user: string }, { room: string, user: string }],
+ *   'remove-member': [{ room: string, user: string }, { room: string, user: string }],
+ *   'room-members': [{ room: string, cursor?: string, limit?: number }, { members: string[], next: string | null }],
+ *   'delete-room': [{ room: string }, {}],
+ *   'edit-message': [{ room: string, seq: number, text: string }, { message: ChatMessage }],
+ *   'delete-message': [{ room: string, seq: number }, { message: ChatMessage }],
+ *   'mark-read': [{ room: string, seq: number }, { room: string, readSeq: number }],
+ *   'unread': [{ rooms?: string[] }, { rooms: UnreadEntry[] }],
+ *   'suspend-user': [{ user: string, suspended: boolean }, { user: string, suspended: boolean }],
+ * }} MemberEvents
+ */
+/**
+ * What `request` resolves to for one of MemberEvents.
+ * @template {keyof MemberEvents} E
+ * @typedef {({ success: true } & MemberEvents[E][1]) | Fail | LocalFail} MemberAnswer
+ */
+/**
+ * What the signed-in page knows of its user (GET /auth/me).
+ * @typedef {{ username: string, admin: boolean, editWindowMs: number }} Me
+ */
 export {};
