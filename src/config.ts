@@ -76,6 +76,7 @@ export const envSchema = z.object({
   RL_MESSAGE_BURST: int(1, 1_000_000).default(20),
   RL_MESSAGE_PER_S: z.coerce.number().positive().max(1_000_000).default(5),
   RL_ROOM_CREATE_PER_MIN: int(1, 1_000_000).default(10),
+  RL_INVITE_PER_MIN: int(1, 1_000_000).default(30),
   RL_CONNECT_PER_IP_PER_MIN: int(1, 1_000_000).default(1200),
   RL_CONNECT_PER_USER_PER_MIN: int(1, 1_000_000).default(30),
   STATIC_MAX_AGE_S: int(0, 31_536_000).default(300),
@@ -97,6 +98,8 @@ export interface RateLimitConfig {
   messageBurst: number;
   messagePerS: number;
   roomCreatePerMin: number;
+  /** Invitations to private rooms per user per minute. */
+  invitePerMin: number;
   connectPerIpPerMin: number;
   connectPerUserPerMin: number;
 }
@@ -316,6 +319,7 @@ export function loadConfig(env: RawEnv): Readonly<Config> {
       messageBurst: e.RL_MESSAGE_BURST,
       messagePerS: e.RL_MESSAGE_PER_S,
       roomCreatePerMin: e.RL_ROOM_CREATE_PER_MIN,
+      invitePerMin: e.RL_INVITE_PER_MIN,
       connectPerIpPerMin: e.RL_CONNECT_PER_IP_PER_MIN,
       connectPerUserPerMin: e.RL_CONNECT_PER_USER_PER_MIN,
     }),

@@ -63,18 +63,92 @@ export const roomNameSchema = z
   .refine((s) => [...s].length <= ROOM_NAME_MAX, `room name must be at most ${ROOM_NAME_MAX} characters`)
   .refine((s) => ROOM_NAME_RE.test(s), "room name may hold letters, digits, spaces and _ . - ' ! ? & ( ) #");
 
+// ---- Private rooms and DMs (issue 14) ------------------------------------------------------
+
+/** Members a private room or DM holds at most (`member_limit` beyond). */
+export const MEMBERS_MAX = 1000;
+/** `room-members` pages: `limit` defaults to this many members, at most the max. */
+export const MEMBERS_PAGE_DEFAULT = 100;
+export const MEMBERS_PAGE_MAX = MEMBERS_MAX;
+/** Who sees a room: everyone (the directory), its members (private), the two people of a DM. */
+export const ROOM_VISIBILITIES = ['public', 'private', 'dm'] as const;
+export type RoomVisibility = (typeof ROOM_VISIBILITIES)[number];
+/**
+ * A DM's name: `@` + the two lower-cased usernames, sorted, joined by `+` (`@alice+bob`). Usernames
+ * hold neither `@` nor `+` and room names start with a letter or digit, so it names nothing else.
+ */
+export const DM_NAME_RE = new RegExp(
+  `^@[a-z0-9_.-]{${USERNAME_MIN_LENGTH},${USERNAME_MAX_LENGTH}}\\+[a-z0-9_.-]{${USERNAME_MIN_LENGTH},${USERNAME_MAX_LENGTH}}$`,
+);
+
+/** The DM room name of two usernames (either order, any case); protocol.md "Private rooms and DMs". */
+export function dmName(a: string, b: string): string {
+  return `@${[a.toLowerCase(), b.toLowerCase()].sort().join('+')}`;
+}
+
+export const dmNameSchema = z
+  .string({ error: 'room name must be a string' })
+  .regex(DM_NAME_RE, 'a direct-message room is named @user1+user2 (lower case, sorted)');
+
+/**
+ * Any existing room a client names: a room name (roomNameSchema's rules and transform) or a DM name.
+ * Used by join-room, the history route, invite, remove-member, room-members, delete-room and the
+ * message edits.
+ */
+export const chatRoomRefSchema = z
+  .string({ error: 'room name must be a string' })
+  .max(ROOM_NAME_MAX * 4, 'room name is too long')
+  .transform((s, ctx) => {
+    const parsed = s.startsWith('@') ? dmNameSchema.safeParse(s) : roomNameSchema.safeParse(s);
+    if (parsed.success) return parsed.data;
+    ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'invalid room name' });
+    return z.NEVER;
+  });
+
+/** `create-room`: a name (a public room, as before) or `{ name, visibility? }` (default public). */
+export const createRoomSchema = z.union([
+  roomNameSchema.transform((name) => ({ name, visibility: 'public' as 'public' | 'private' })),
+  z.object({
+    name: roomNameSchema,
+    visibility: z
+      .enum(['public', 'private'], { error: "visibility is 'public' or 'private'" })
+      .default('public'),
+  }),
+]);
+
+/** `open-dm`: the other person. */
+export const openDmSchema = z.object({ user: usernameSchema });
+
+/** `invite` and `remove-member`: a room and a username. */
+export const memberChangeSchema = z.object({ room: chatRoomRefSchema, user: usernameSchema });
+
+/** `room-members`: a room, and the page after `cursor` (the previous page's `next`). */
+export const roomMembersQuerySchema = z.object({
+  room: chatRoomRefSchema,
+  cursor: z
+    .string()
+    .regex(/^[a-z0-9_.-]{1,32}$/, "cursor is the previous page's next")
+    .optional(),
+  limit: z.number().int().min(1).max(MEMBERS_PAGE_MAX).default(MEMBERS_PAGE_DEFAULT),
+});
+
+/** `delete-room`: the room. */
+export const deleteRoomSchema = z.object({ room: chatRoomRefSchema });
+
+// ---- end of issue 14 rooms block ---------------------------------------------------------------
+
 /** A room sequence's epoch: an opaque token the server makes; changes when the counter may have gone back. */
 export const EPOCH_MAX_LENGTH = 64;
 export const epochSchema = z.string().min(1).max(EPOCH_MAX_LENGTH);
 
 export const joinSchema = z.union([
-  roomNameSchema.transform((room) => ({
+  chatRoomRefSchema.transform((room) => ({
     room,
     since: undefined as number | undefined,
     epoch: undefined as string | undefined,
   })),
   z.object({
-    room: roomNameSchema,
+    room: chatRoomRefSchema,
     since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     /** The epoch of the client's `since` (optional: clients without epochs are served as before). */
     epoch: epochSchema.optional(),
@@ -135,6 +209,10 @@ export const roomSchema = z.object({
   createdBy: z.string(),
   /** ISO 8601. */
   createdAt: z.string(),
+  /** Absent: public (rooms stored before issue 14). A private room's owner is `createdBy`. */
+  visibility: z.enum(ROOM_VISIBILITIES).optional(),
+  /** DMs only: the two usernames as registered, in the order of the DM's name. */
+  members: z.tuple([z.string(), z.string()]).optional(),
 });
 export type Room = z.infer<typeof roomSchema>;
 
@@ -191,6 +269,10 @@ export const serverEventSchemas = {
   'room-users': roomUsersSchema,
   typing: typingNoticeSchema,
   'room-seq': roomSeqSchema,
+  // Issue 14: membership (to a member's own sockets) and deletion.
+  'room-added': roomSchema,
+  'room-removed': z.object({ room: z.string() }),
+  'room-deleted': z.object({ room: z.string() }),
 } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
 export const SERVER_EVENTS = Object.keys(serverEventSchemas) as ServerEventName[];
@@ -220,6 +302,12 @@ export const ackSchemas = {
       z.object({ name: z.string(), members: z.number().int().min(0), latestSeq: z.number().int().min(0) }),
     ),
   }),
+  // Issue 14: private rooms and DMs.
+  'open-dm': z.object({ room: roomSchema }),
+  invite: z.object({ room: z.string(), user: z.string() }),
+  'remove-member': z.object({ room: z.string(), user: z.string() }),
+  'room-members': z.object({ members: z.array(z.string()), next: z.string().nullable() }),
+  'delete-room': z.object({}),
 } as const;
 export type AckEventName = keyof typeof ackSchemas;
 /** What a handler of `E` resolves to; the listener adds `success: true`. */
@@ -257,17 +345,27 @@ export const CLIENT_EVENTS = [
   'who',
   'room-stats',
   'list-rooms',
+  'open-dm',
+  'invite',
+  'remove-member',
+  'room-members',
+  'delete-room',
 ] as const satisfies readonly (AckEventName | 'typing')[];
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 
 /** The payload schema of each client event that carries one. */
 export const clientPayloadSchemas = {
-  'create-room': roomNameSchema,
+  'create-room': createRoomSchema,
   'join-room': joinSchema,
   message: messageSchema,
   typing: typingSchema,
   'list-rooms': roomQuerySchema,
   'room-stats': roomStatsQuerySchema,
+  'open-dm': openDmSchema,
+  invite: memberChangeSchema,
+  'remove-member': memberChangeSchema,
+  'room-members': roomMembersQuerySchema,
+  'delete-room': deleteRoomSchema,
 } as const satisfies Partial<Record<ClientEventName, z.ZodType>>;
 /** What a client sends (schema input: `join-room` takes a name or `{room, since}`). */
 export type ClientPayload<E extends keyof typeof clientPayloadSchemas> = z.input<
@@ -296,6 +394,11 @@ export interface ClientEmitEvents {
   who: (ack: AckFn<'who'>) => void;
   'room-stats': (query: ClientPayload<'room-stats'>, ack: AckFn<'room-stats'>) => void;
   'list-rooms': (query: ClientPayload<'list-rooms'>, ack: AckFn<'list-rooms'>) => void;
+  'open-dm': (payload: ClientPayload<'open-dm'>, ack: AckFn<'open-dm'>) => void;
+  invite: (payload: ClientPayload<'invite'>, ack: AckFn<'invite'>) => void;
+  'remove-member': (payload: ClientPayload<'remove-member'>, ack: AckFn<'remove-member'>) => void;
+  'room-members': (query: ClientPayload<'room-members'>, ack: AckFn<'room-members'>) => void;
+  'delete-room': (payload: ClientPayload<'delete-room'>, ack: AckFn<'delete-room'>) => void;
 }
 
 // ---- HTTP answers ----------------------------------------------------------------------------

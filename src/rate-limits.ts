@@ -16,12 +16,13 @@ export type LimitName =
   | 'message'
   | 'room_create'
   | 'connect_ip'
-  | 'connect_user';
+  | 'connect_user'
+  | 'invite';
 
 export interface RateLimits {
   /** Consumes a point; throws `rate_limited` with the wait when none is left. */
   consume(
-    name: 'register_ip' | 'message' | 'room_create' | 'connect_ip' | 'connect_user',
+    name: 'register_ip' | 'message' | 'room_create' | 'connect_ip' | 'connect_user' | 'invite',
     key: string,
   ): Promise<void>;
   /**
@@ -46,6 +47,7 @@ const MESSAGES: Record<LimitName, string> = {
   room_create: 'You are creating rooms too fast; wait a minute.',
   connect_ip: 'Too many connections from your address; wait a minute.',
   connect_user: 'Too many connections for your account; wait a minute.',
+  invite: 'You are inviting people too fast; wait a minute.',
 };
 
 function limited(name: LimitName, res: RateLimiterRes): AppError {
@@ -93,6 +95,7 @@ export function createRateLimits(
     room_create: make('room-create', cfg.roomCreatePerMin, 60),
     connect_ip: make('connect-ip', cfg.connectPerIpPerMin, 60),
     connect_user: make('connect-user', cfg.connectPerUserPerMin, 60),
+    invite: make('invite', cfg.invitePerMin, 60),
     message: new BurstyRateLimiter(messageSteady, messageBurst),
   };
   const loginPair = make('login-pair', cfg.loginPerUser, cfg.loginWindowS);

@@ -12,6 +12,7 @@ import { createKeys } from './redis/keys.js';
 import { createRealtime, type Realtime } from './realtime/io.js';
 import { createMessageStore } from './store/messages.js';
 import { createPresenceStore } from './store/presence.js';
+import { createAccess, createMemberStore } from './store/members.js';
 import { createRoomStore } from './store/rooms.js';
 import { createPasswordHasher } from './store/passwords.js';
 import { createUserStore } from './store/users.js';
@@ -47,6 +48,8 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   });
   const users = createUserStore(redis.data, keys, passwords);
   const rooms = createRoomStore(redis.data, keys);
+  const members = createMemberStore(redis.data, keys);
+  const access = createAccess(rooms, members);
   const messages = createMessageStore(redis.data, keys, config);
   const startedAt = new Date().toISOString();
   const presence = createPresenceStore(redis.data, keys, {
@@ -102,6 +105,7 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     messages,
     presence,
     limits,
+    access,
     metricsToken: config.metricsToken,
     readiness,
     // Called on logout, long after `rt` below is set.
@@ -122,6 +126,9 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     presence,
     limits,
     metrics,
+    members,
+    access,
+    adminUsers: config.adminUsers,
     log: log.child({ mod: 'socket' }),
   });
 

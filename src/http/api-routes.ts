@@ -2,8 +2,9 @@ import { Router } from 'express';
 import { AppError } from '../errors.js';
 import type { MessageStore } from '../store/messages.js';
 import type { PresenceStore } from '../store/presence.js';
+import type { Access } from '../store/members.js';
 import type { RoomStore } from '../store/rooms.js';
-import { historyQuerySchema, parse, roomNameSchema, roomQuerySchema } from '../protocol.js';
+import { chatRoomRefSchema, historyQuerySchema, parse, roomQuerySchema } from '../protocol.js';
 import { requireToken, requireUser, route } from './async.js';
 import type { ProxyStatus } from './proxy-check.js';
 
@@ -11,6 +12,8 @@ export interface ApiDeps {
   rooms: RoomStore;
   messages: MessageStore;
   presence: PresenceStore;
+  /** Issue 14: who may read a private room or DM. */
+  access: Access;
   metricsToken: string | undefined;
   /** The proxy check's findings (proxy-check.ts), shown in /api/status. */
   proxyStatus: () => ProxyStatus;
@@ -32,11 +35,13 @@ export function apiRoutes(deps: ApiDeps): Router {
   router.get(
     '/rooms/:room/messages',
     route(async (req, res) => {
-      requireUser(req);
-      const asked = parse(roomNameSchema, req.params.room);
+      const user = requireUser(req);
+      const asked = parse(chatRoomRefSchema, req.params.room);
       const { before, limit } = parse(historyQuerySchema, req.query);
       const room = await deps.rooms.resolve(asked);
       if (!room) throw new AppError('room_not_found', `No room named "${asked}".`);
+      // Private rooms and DMs: members only (not_member), as on the socket (issue 14).
+      await deps.access.check(room, user);
       const page = await deps.messages.page(room, before, limit);
       const oldest = page.messages.at(-1)?.seq ?? before ?? page.latestSeq + 1;
       const oldestKept = page.latestSeq - page.kept + 1;

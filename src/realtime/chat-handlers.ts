@@ -5,17 +5,21 @@ import type { RateLimits } from '../rate-limits.js';
 import type { MessageStore } from '../store/messages.js';
 import type { PresenceStore } from '../store/presence.js';
 import type { RoomStore } from '../store/rooms.js';
+import type { Access, MemberStore } from '../store/members.js';
+import { isPublic } from '../store/rooms.js';
+import type { UserStore } from '../store/users.js';
 import {
+  createRoomSchema,
   joinSchema,
   messageSchema,
   parse,
-  roomNameSchema,
   roomStatsQuerySchema,
   typingSchema,
   type AckEventName,
   type AckResult,
 } from '../protocol.js';
 import { socketRoom, type ChatServer, type ChatSocket } from './events.js';
+import { createMembership, type Membership, type MembershipEvent } from './membership-handlers.js';
 import type { PresenceSync } from './presence-sync.js';
 import type { RoomDirectory } from './room-directory.js';
 import { listener } from './socket-tasks.js';
@@ -30,6 +34,11 @@ export interface ChatDeps {
   limits: RateLimits;
   metrics: Metrics;
   log: Logger;
+  // Issue 14: private rooms and DMs.
+  members: MemberStore;
+  access: Access;
+  users: Pick<UserStore, 'get'>;
+  adminUsers: ReadonlySet<string>;
 }
 
 /** A user's `typing: true` is forwarded at most this often per socket. */
@@ -40,8 +49,11 @@ const WHO_LIMIT = 500;
  * The chat events' listeners, built once per server and shared by every socket (each reads its
  * socket from `this`): an idle connection costs no closures of its own.
  */
-export function createChatListeners(deps: ChatDeps): [event: string, fn: (...args: unknown[]) => void][] {
-  const { rooms, messages, presence, sync, directory, limits, metrics } = deps;
+export function createChatListeners(
+  deps: ChatDeps,
+  membership: Membership = createMembership(deps),
+): [event: string, fn: (...args: unknown[]) => void][] {
+  const { rooms, messages, presence, sync, directory, limits, metrics, access } = deps;
 
   /** Moves the socket between rooms here and in the cluster-wide counts. */
   async function moveTo(socket: ChatSocket, room: string | null): Promise<void> {
@@ -59,10 +71,16 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
   }
 
   /** One handler per acknowledged event; each resolves to that event's ack fields (protocol.ts). */
-  const handlers: { [E in AckEventName]: (socket: ChatSocket, args: unknown[]) => Promise<AckResult<E>> } = {
+  const handlers: {
+    [E in Exclude<AckEventName, MembershipEvent>]: (
+      socket: ChatSocket,
+      args: unknown[],
+    ) => Promise<AckResult<E>>;
+  } = {
     async 'create-room'(socket, [raw]) {
       const { user } = socket.data;
-      const name = parse(roomNameSchema, raw);
+      const { name, visibility } = parse(createRoomSchema, raw);
+      if (visibility === 'private') return { room: await membership.createPrivate(socket, name) };
       await limits.consume('room_create', user);
       const room = await rooms.create(name, user);
       deps.log.info({ room: name, user }, 'room created');
@@ -75,10 +93,19 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
       // By identity: `weekend hiking` joins `Weekend Hiking` (text-rules.ts).
       const room = await rooms.resolve(asked);
       if (!room) throw new AppError('room_not_found', `No room named "${asked}".`);
+      // Private rooms and DMs: members only, with or without `since` (issue 14).
+      const restricted = !isPublic(await access.check(room, socket.data.user));
+      socket.data.revoked = null;
+      socket.data.restricted = restricted;
       // Join before reading history: a message stored in between arrives live or in the history
       // (or both; clients drop a seq they already hold), never in neither. A re-join of the room the
       // socket is in (a client that noticed a gap) only reads history.
       await moveTo(socket, room);
+      // A removal between the check and the join must not leave the socket in the room.
+      if (restricted && !(await deps.members.isMember(room, socket.data.user))) {
+        await moveTo(socket, null);
+        throw new AppError('not_member', `"${room}" is private and you are not a member.`);
+      }
       await rooms.remember(socket.data.user, room);
       const history = await metrics.time('history', () => messages.catchUp(room, since, epoch));
       if (since !== undefined) metrics.catchUps.inc({ recovered: String(history.recovered) });
@@ -100,11 +127,15 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
 
     async message(socket, [raw]) {
       const { text, clientId } = parse(messageSchema, raw);
-      const { room, user } = socket.data;
+      const { room, user, restricted, revoked } = socket.data;
+      if (!room && revoked) throw new AppError('not_member', `You are no longer a member of "${revoked}".`);
       if (!room) throw new AppError('not_in_room', 'Join a room first.');
+      // Taken out of the room by a removal on any instance (adapter socketsLeave): issue 14.
+      if (!socket.rooms.has(socketRoom(room)))
+        throw new AppError('not_member', `You are no longer a member of "${room}".`);
       await limits.consume('message', user);
       const { message, duplicate } = await metrics.time('append', () =>
-        messages.append(room, user, text, clientId),
+        messages.append(room, user, text, clientId, restricted),
       );
       if (!duplicate) {
         socket.to(socketRoom(room)).emit('chat-message', message);
@@ -122,12 +153,15 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
       return { users: await presence.onlineUsers(WHO_LIMIT) };
     },
 
-    /** The rooms asked for (`{ rooms }`, existing ones only) or, for any other payload, the newest rooms. */
-    async 'room-stats'(_socket, [raw]) {
+    /**
+     * The rooms asked for (`{ rooms }`, existing ones the user may read: private rooms of others are
+     * left out as if missing) or, for any other payload, the newest (public) rooms.
+     */
+    async 'room-stats'(socket, [raw]) {
       const asked = roomStatsQuerySchema.safeParse(raw);
       const names =
         asked.success && asked.data
-          ? (await rooms.byNames([...new Set(asked.data.rooms)])).map((r) => r.name)
+          ? await access.readable([...new Set(asked.data.rooms)], socket.data.user)
           : await directory.newestNames();
       const [members, seqs] = await Promise.all([presence.roomMembers(names), messages.latestSeqs(names)]);
       return {
@@ -141,9 +175,10 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
   };
 
   const handlerDeps = { log: deps.log, metrics };
-  const listeners: [string, (...args: unknown[]) => void][] = Object.entries(handlers).map(
-    ([event, handler]) => [event, listener(event, handler, handlerDeps)],
-  );
+  const listeners: [string, (...args: unknown[]) => void][] = Object.entries({
+    ...handlers,
+    ...membership.handlers,
+  }).map(([event, handler]) => [event, listener(event, handler, handlerDeps)]);
 
   // typing carries no ack and is not queued behind chat events: it is best-effort by nature.
   listeners.push([
@@ -151,7 +186,8 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
     function (this: ChatSocket, raw: unknown) {
       const { room, user } = this.data;
       const parsed = typingSchema.safeParse(raw);
-      if (!room || !parsed.success) return;
+      // A socket taken out of the room (removed from a private room) is silent there (issue 14).
+      if (!room || !parsed.success || !this.rooms.has(socketRoom(room))) return;
       const now = Date.now();
       if (parsed.data && now - this.data.lastTypingAt < TYPING_INTERVAL_MS) return;
       this.data.lastTypingAt = parsed.data ? now : 0;

@@ -12,6 +12,11 @@ export interface InterServerEvents {
   logout: (sessionHash: unknown) => void;
   /** A room was created on another instance: drop the room directory's snapshot. */
   'rooms-changed': () => void;
+  /**
+   * Issue 14: `{ room, user }` was removed from a private room (`user` null: the room was deleted);
+   * each instance takes its own sockets of that user (or all) out of the room (membership-handlers.ts).
+   */
+  'membership-changed': (payload: unknown) => void;
 }
 
 export interface SocketData {
@@ -20,6 +25,10 @@ export interface SocketData {
   sessionHash: string;
   ip: string;
   room: string | null;
+  /** Issue 14: `room` is a private room or DM, so every message is checked against its members. */
+  restricted: boolean;
+  /** Issue 14: the room this socket was taken out of (removed, or the room deleted), until it joins another. */
+  revoked: string | null;
   lastTypingAt: number;
   /** The handshake asked for the room directory (protocol.ts handshakeAuthSchema). */
   directory: boolean;

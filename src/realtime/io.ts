@@ -10,6 +10,7 @@ import { redisMajorVersion, type RedisClients } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { createChatListeners, onChatDisconnect, type ChatDeps } from './chat-handlers.js';
 import { CLIENT_EVENTS, userSocketRoom, type ChatServer, type ChatSocket } from './events.js';
+import { createMembership } from './membership-handlers.js';
 import { isAllowedOrigin } from './origin.js';
 import { PresenceSync } from './presence-sync.js';
 import { createRoomDirectory } from './room-directory.js';
@@ -124,7 +125,9 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   const onResubscribed = () => void notices.notifyAll('resubscribed');
   redis.sub.on('ready', onResubscribed);
   const chatDeps: ChatDeps = { ...deps, io, sync, directory };
-  const chatListeners = createChatListeners(chatDeps);
+  const membership = createMembership(chatDeps);
+  io.on('membership-changed', membership.onRemoteChange);
+  const chatListeners = createChatListeners(chatDeps, membership);
 
   // The session is read once, on the handshake request: later polling requests carry the engine sid.
   io.engine.use((req: SessionRequest, res: ServerResponse, next: (err?: unknown) => void) => {
@@ -156,6 +159,8 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
           sessionHash: hashSessionId(sessionId),
           ip,
           room: null,
+          restricted: false,
+          revoked: null,
           lastTypingAt: 0,
           directory: handshakeAuthSchema.safeParse(socket.handshake.auth).success,
         };

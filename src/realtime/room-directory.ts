@@ -75,6 +75,13 @@ export function createRoomDirectory(deps: { io: ChatServer; rooms: RoomStore; lo
       io.to(LEGACY_SOCKETS).emit('update-rooms', (await read()).newest);
     },
 
+    /** Issue 14: `room` (public) was deleted here: the snapshots here and elsewhere are dropped, legacy lists resent. */
+    async removed(): Promise<void> {
+      invalidate();
+      io.serverSideEmit('rooms-changed');
+      io.to(LEGACY_SOCKETS).emit('update-rooms', (await read()).newest);
+    },
+
     /** One directory page for `list-rooms` / `GET /api/rooms` (raw query, validated here); the first page from the snapshot. */
     async page(raw: unknown): Promise<RoomPage> {
       const { q = '', cursor = '', limit } = parse(roomQuerySchema, raw ?? {});

@@ -26,6 +26,16 @@ export function createKeys(prefix: string) {
     roomDirectory: `${prefix}{${prefix}rooms}:directory`,
     /** Sorted set: room name → creation time (ms since epoch); the newest rooms for `update-rooms`. Same slot as `rooms`. */
     roomsByAge: `${prefix}{${prefix}rooms}:by-age`,
+    /**
+     * Set: names of the private rooms and DMs in `rooms` (never in the directory nor by age), so the
+     * directory's backfill can tell a complete index (rooms = by age + hidden). Same slot as `rooms`.
+     */
+    roomsHidden: `${prefix}{${prefix}rooms}:hidden`,
+    /**
+     * Sorted set, every score 0: the lower-cased usernames of a private room's or DM's members, paged
+     * with ZRANGEBYLEX; capped at MEMBERS_MAX. In the room's slot, so the append script checks it.
+     */
+    roomMembers: (name: string) => `${room(name)}:members`,
     /** Sorted set: room name → when the user last joined or created it (ms); capped at MY_ROOMS_MAX. */
     userRooms: (username: string) => `${prefix}user:{${username.toLowerCase()}}:rooms`,
     /** List, newest first, capped at HISTORY_SIZE. */

@@ -4,6 +4,7 @@ import type { Keys } from '../redis/keys.js';
 import { z } from 'zod';
 import { chatMessageSchema, type Message } from '../protocol.js';
 import { decodeReply, LuaScript } from '../redis/script.js';
+import { AppError } from '../errors.js';
 
 export type { Message };
 
@@ -89,6 +90,7 @@ end
 const APPEND = new LuaScript(
   'append',
   `${EPOCH_LUA}
+if ARGV[7] ~= '' and not redis.call('ZSCORE', KEYS[5], ARGV[7]) then return {-1, '', ''} end
 if ARGV[5] == '1' then
   local prev = redis.call('GET', KEYS[4])
   if prev then return {0, prev, ''} end
@@ -101,8 +103,11 @@ redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
 if ARGV[5] == '1' then redis.call('SET', KEYS[4], msg, 'EX', ARGV[4]) end
 return {seq, msg, epoch}
 `,
-  /** {seq, message JSON, epoch}; seq 0 marks a repeat and carries the stored message. */
-  z.tuple([z.number().int().min(0), z.string(), z.string()]),
+  /**
+   * {seq, message JSON, epoch}; seq 0 marks a repeat and carries the stored message; -1 a sender
+   * who is not a member (ARGV[7], checked against KEYS[5] roomMembers: issue 14).
+   */
+  z.tuple([z.number().int().min(-1), z.string(), z.string()]),
 );
 
 /**
@@ -211,7 +216,17 @@ export function createMessageStore(
   const roomKeys = (room: string) => [keys.roomMessages(room), keys.roomSeq(room), keys.roomEpoch(room)];
 
   return {
-    async append(room: string, sender: string, text: string, clientId?: string): Promise<AppendResult> {
+    /**
+     * Stores a message. `membersOnly` (a private room or DM): refused with `not_member` inside the
+     * same script when the sender is not in the room's members (a removal on any instance counts at once).
+     */
+    async append(
+      room: string,
+      sender: string,
+      text: string,
+      clientId?: string,
+      membersOnly = false,
+    ): Promise<AppendResult> {
       const id = randomUUID();
       const timestamp = new Date().toISOString();
       const rest = JSON.stringify(
@@ -226,7 +241,7 @@ export function createMessageStore(
         : keys.roomDedupe(room, '', '');
       const [seq, stored, epoch] = await APPEND.run(
         redis,
-        [...roomKeys(room), dedupeKey],
+        [...roomKeys(room), dedupeKey, keys.roomMembers(room)],
         [
           head,
           tail,
@@ -234,8 +249,10 @@ export function createMessageStore(
           String(opts.dedupeWindowS),
           clientId ? '1' : '0',
           freshEpoch(),
+          membersOnly ? sender.toLowerCase() : '',
         ],
       );
+      if (seq === -1) throw new AppError('not_member', `You are no longer a member of "${room}".`);
       if (seq === 0) return { message: decodeReply('append', storedMessage, stored), duplicate: true };
       const message: Message = { id, seq, epoch, roomId: room, text, sender, timestamp };
       if (clientId) message.clientId = clientId;

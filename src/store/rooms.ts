@@ -13,8 +13,10 @@ export type { Room };
  * instances racing with `Weekend Hiking` and `weekend hiking` make exactly one room. The directory
  * (identity, for paging and prefix search) and the by-age index are written in the same step, so a
  * room is listed exactly when it exists.
- * KEYS: rooms, roomIdentities, roomDirectory, roomsByAge. ARGV: name, identity, room JSON, created ms.
- * Returns 1 when created.
+ * A private room (ARGV[5] = '1') takes its identity too (one namespace) but goes into the hidden set
+ * instead of the directory and the by-age index: it is never listed.
+ * KEYS: rooms, roomIdentities, roomDirectory, roomsByAge, roomsHidden. ARGV: name, identity, room
+ * JSON, created ms, hidden ('1' / '0'). Returns 1 when created.
  */
 const CREATE = new LuaScript(
   'room_create',
@@ -22,14 +24,57 @@ const CREATE = new LuaScript(
 if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 0 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
-  redis.call('ZADD', KEYS[3], 0, ARGV[2])
+  if redis.call('SISMEMBER', KEYS[5], ARGV[1]) == 0 then redis.call('ZADD', KEYS[3], 0, ARGV[2]) end
   return 0
 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[5] == '1' then
+  redis.call('SADD', KEYS[5], ARGV[1])
+  return 1
+end
 redis.call('ZADD', KEYS[3], 0, ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
 return 1
+`,
+  z.union([z.literal(0), z.literal(1)]),
+);
+
+/**
+ * Creates a DM when it does not exist yet: the room record and the hidden set, no identity (DM names
+ * cannot collide with room names) and no directory entry.
+ * KEYS: rooms, roomsHidden. ARGV: name, room JSON. Returns the stored JSON (the existing one on a repeat)
+ * and 1 when created here.
+ */
+const CREATE_DM = new LuaScript(
+  'room_create_dm',
+  `
+local prev = redis.call('HGET', KEYS[1], ARGV[1])
+if prev then return {prev, 0} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+return {ARGV[2], 1}
+`,
+  z.tuple([z.string(), z.union([z.literal(0), z.literal(1)])]),
+);
+
+/**
+ * Takes a room out of every index in one step: the record, its identity (when it maps to this
+ * name), the directory (when no other room holds the identity), by age and the hidden set.
+ * KEYS: rooms, roomIdentities, roomDirectory, roomsByAge, roomsHidden. ARGV: name, identity.
+ * Returns 1 when the room existed.
+ */
+const DELETE = new LuaScript(
+  'room_delete',
+  `
+local existed = redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[1] then
+  redis.call('HDEL', KEYS[2], ARGV[2])
+  redis.call('ZREM', KEYS[3], ARGV[2])
+end
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[1])
+return existed
 `,
   z.union([z.literal(0), z.literal(1)]),
 );
@@ -112,6 +157,9 @@ function parseRoom(raw: string | null | undefined): Room | undefined {
   }
 }
 
+/** Public rooms: every room stored before issue 14 (no visibility) and the ones created public. */
+export const isPublic = (room: Room): boolean => (room.visibility ?? 'public') === 'public';
+
 export type RoomStore = ReturnType<typeof createRoomStore>;
 
 /**
@@ -134,9 +182,14 @@ export function createRoomStore(redis: RedisClient, keys: Keys) {
   }
 
   async function backfill(): Promise<void> {
-    const [total, indexed] = await Promise.all([redis.hLen(keys.rooms), redis.zCard(keys.roomsByAge)]);
-    if (Number(total) === Number(indexed)) return;
-    const all = await readAll();
+    const [total, indexed, hidden] = await Promise.all([
+      redis.hLen(keys.rooms),
+      redis.zCard(keys.roomsByAge),
+      redis.sCard(keys.roomsHidden),
+    ]);
+    if (Number(total) === Number(indexed) + Number(hidden)) return;
+    // Private rooms and DMs are never listed (issue 14).
+    const all = (await readAll()).filter(isPublic);
     for (let i = 0; i < all.length; i += BACKFILL_BATCH) {
       const args = all
         .slice(i, i + BACKFILL_BATCH)
@@ -162,15 +215,29 @@ export function createRoomStore(redis: RedisClient, keys: Keys) {
   }
 
   return {
-    /** Creates `name` (already a display name, see text-rules.ts); `room_exists` when its identity is taken. */
-    async create(name: string, createdBy: string): Promise<Room> {
+    /**
+     * Creates `name` (already a display name, see text-rules.ts), public (listed) or private (listed
+     * nowhere; its owner is `createdBy`); `room_exists` when its identity is taken.
+     */
+    async create(
+      name: string,
+      createdBy: string,
+      visibility: 'public' | 'private' = 'public',
+    ): Promise<Room> {
       await ensureIndexed();
       const now = new Date();
       const room: Room = { name, createdBy, createdAt: now.toISOString() };
+      if (visibility === 'private') room.visibility = 'private';
       const created = await CREATE.run(
         redis,
-        [keys.rooms, keys.roomIdentities, keys.roomDirectory, keys.roomsByAge],
-        [name, nameIdentity(name), JSON.stringify(room), String(now.getTime())],
+        [keys.rooms, keys.roomIdentities, keys.roomDirectory, keys.roomsByAge, keys.roomsHidden],
+        [
+          name,
+          nameIdentity(name),
+          JSON.stringify(room),
+          String(now.getTime()),
+          visibility === 'private' ? '1' : '0',
+        ],
       );
       if (created !== 1) throw new AppError('room_exists', `A room named "${name}" already exists.`);
       return room;
@@ -184,6 +251,40 @@ export function createRoomStore(redis: RedisClient, keys: Keys) {
       if ((await redis.hExists(keys.rooms, name)) === 1) return name;
       await ensureIndexed();
       return (await redis.hGet(keys.roomIdentities, nameIdentity(name))) ?? undefined;
+    },
+
+    /** The stored record of the room `name` exactly (no identity look-up), or undefined. */
+    async get(name: string): Promise<Room | undefined> {
+      return parseRoom(await redis.hGet(keys.rooms, name));
+    },
+
+    /**
+     * The DM `room` (a DM record, protocol.ts dmName) as stored: the existing one on a repeat.
+     * `created` is true when this call made it.
+     */
+    async createDm(room: Room): Promise<{ room: Room; created: boolean }> {
+      const [raw, created] = await CREATE_DM.run(
+        redis,
+        [keys.rooms, keys.roomsHidden],
+        [room.name, JSON.stringify(room)],
+      );
+      return { room: parseRoom(raw) ?? room, created: created === 1 };
+    },
+
+    /** Takes `name` out of every room index (see DELETE); false when it did not exist. */
+    async delete(name: string): Promise<boolean> {
+      await ensureIndexed();
+      const removed = await DELETE.run(
+        redis,
+        [keys.rooms, keys.roomIdentities, keys.roomDirectory, keys.roomsByAge, keys.roomsHidden],
+        [name, nameIdentity(name)],
+      );
+      return removed === 1;
+    },
+
+    /** Drops `room` from a user's own rooms (removed from a private room, or the room deleted). */
+    async forget(user: string, room: string): Promise<void> {
+      await redis.zRem(keys.userRooms(user), room);
     },
 
     async exists(name: string): Promise<boolean> {

@@ -13,6 +13,8 @@ import {
   ROOM_PAGE_MAX,
   SOCKET_PACKET_MAX_BYTES,
   USERNAME_RE,
+  clientPayloadSchemas,
+  createRoomSchema,
   credentialsSchema,
   joinSchema,
   messageSchema,
@@ -42,7 +44,16 @@ export {
  * The protocol's own schemas and the name identity rule: an oracle states what the server must
  * store or answer by running the server's rule on what was sent (never a copy of the rule).
  */
-export { credentialsSchema, joinSchema, messageSchema, nameIdentity, roomNameSchema, usernameSchema };
+export {
+  clientPayloadSchemas,
+  createRoomSchema,
+  credentialsSchema,
+  joinSchema,
+  messageSchema,
+  nameIdentity,
+  roomNameSchema,
+  usernameSchema,
+};
 export type { ErrorCode };
 export type { ClientEventName } from '../../src/protocol.js';
 /** The protocol's Message shape. */

@@ -18,6 +18,8 @@ describe('keys', () => {
       k.roomIdentities,
       k.roomDirectory,
       k.roomsByAge,
+      k.roomsHidden,
+      k.roomMembers('General'),
       k.userRooms('Alice'),
       k.roomMessages('General'),
       k.roomSeq('General'),
@@ -45,6 +47,7 @@ describe('keys', () => {
         k.roomSeq('Gen eral'),
         k.roomEpoch('Gen eral'),
         k.roomDedupe('Gen eral', 'bob', 'x'),
+        k.roomMembers('Gen eral'),
       ].map(hashTag),
     );
     expect([...tags]).toEqual(['Gen eral']);
@@ -55,6 +58,7 @@ describe('keys', () => {
     // The create script writes all four in one step.
     expect(hashTag(k.roomDirectory)).toBe(hashTag(k.rooms));
     expect(hashTag(k.roomsByAge)).toBe(hashTag(k.rooms));
+    expect(hashTag(k.roomsHidden)).toBe(hashTag(k.rooms));
   });
 
   it("keeps a user's rooms under one key whatever the case of the name", () => {

@@ -1,11 +1,12 @@
 import type { SocketCase } from '../arbitraries/socket-events.js';
 import {
+  clientPayloadSchemas,
+  createRoomSchema,
   isErrorCode,
   joinSchema,
   messageSchema,
   nameIdentity,
   ROOM_NAME_MAX,
-  roomNameSchema,
   SERVER_FAULT_CODES,
   type ClientEventName,
   type ErrorCode,
@@ -24,12 +25,17 @@ export const isRecord = (v: unknown): v is Record<string, unknown> =>
 // Keyed by the protocol's event list: an event added there without its codes here fails typecheck.
 const EXPECTED: Record<Exclude<ClientEventName, 'typing'>, readonly ErrorCode[]> = {
   'create-room': ['invalid_payload', 'room_exists', 'rate_limited'],
-  'join-room': ['invalid_payload', 'room_not_found', 'rate_limited'],
-  message: ['invalid_payload', 'not_in_room', 'rate_limited'],
+  'join-room': ['invalid_payload', 'room_not_found', 'not_member', 'rate_limited'],
+  message: ['invalid_payload', 'not_in_room', 'not_member', 'rate_limited'],
   'leave-room': ['rate_limited'],
   who: ['rate_limited'],
   'room-stats': ['rate_limited'],
   'list-rooms': ['invalid_payload', 'rate_limited'],
+  'open-dm': ['invalid_payload', 'not_found', 'rate_limited'],
+  invite: ['invalid_payload', 'room_not_found', 'forbidden', 'not_found', 'member_limit', 'rate_limited'],
+  'remove-member': ['invalid_payload', 'room_not_found', 'forbidden', 'not_member', 'rate_limited'],
+  'room-members': ['invalid_payload', 'room_not_found', 'not_member', 'rate_limited'],
+  'delete-room': ['invalid_payload', 'room_not_found', 'forbidden', 'rate_limited'],
 };
 
 /** An accepted room name cannot reach other Redis keys or carry control characters. */
@@ -67,15 +73,20 @@ export function expectedMessage(p: unknown): { text: string; clientId?: string }
 
 /** The room name create-room must store for a payload (the protocol's schema), or undefined: refused. */
 export function expectedRoomName(p: unknown): string | undefined {
-  const parsed = roomNameSchema.safeParse(p);
-  return parsed.success ? parsed.data : undefined;
+  const parsed = createRoomSchema.safeParse(p);
+  return parsed.success ? parsed.data.name : undefined;
 }
 
 /** The payload schema of each event the oracle checks acceptance for: the protocol's own. */
 const PAYLOAD_SCHEMAS: Readonly<Record<string, { safeParse(v: unknown): { success: boolean } }>> = {
-  'create-room': roomNameSchema,
+  'create-room': createRoomSchema,
   'join-room': joinSchema,
   message: messageSchema,
+  'open-dm': clientPayloadSchemas['open-dm'],
+  invite: clientPayloadSchemas.invite,
+  'remove-member': clientPayloadSchemas['remove-member'],
+  'room-members': clientPayloadSchemas['room-members'],
+  'delete-room': clientPayloadSchemas['delete-room'],
 };
 
 /** Whether the protocol decides `event`'s payload with a schema (the others take none). */
