@@ -13,6 +13,11 @@ const STATUS = {
   unavailable: 503,
   payload_too_large: 413,
   internal: 500,
+  // Issue 14 (private conversations, the life of a message): the same four on every branch, in this order.
+  not_member: 403,
+  edit_window_passed: 403,
+  suspended: 403,
+  member_limit: 409,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof STATUS;

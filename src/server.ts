@@ -10,7 +10,9 @@ import { createRateLimits } from './rate-limits.js';
 import { connectRedisClients, type RedisClients } from './redis/clients.js';
 import { createKeys } from './redis/keys.js';
 import { createRealtime, type Realtime } from './realtime/io.js';
+import { createMessageChangeStore } from './store/message-changes.js';
 import { createMessageStore } from './store/messages.js';
+import { createModerationStore } from './store/moderation.js';
 import { createPresenceStore } from './store/presence.js';
 import { createRoomStore } from './store/rooms.js';
 import { createPasswordHasher } from './store/passwords.js';
@@ -48,6 +50,9 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   const users = createUserStore(redis.data, keys, passwords);
   const rooms = createRoomStore(redis.data, keys);
   const messages = createMessageStore(redis.data, keys, config);
+  // Issue 14: edits/deletions, read markers, mentions; suspension.
+  const changes = createMessageChangeStore(redis.data, keys, config);
+  const moderation = createModerationStore(redis.data, keys);
   const startedAt = new Date().toISOString();
   const presence = createPresenceStore(redis.data, keys, {
     instanceId: config.instanceId,
@@ -102,6 +107,7 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     messages,
     presence,
     limits,
+    moderation,
     metricsToken: config.metricsToken,
     readiness,
     // Called on logout, long after `rt` below is set.
@@ -122,6 +128,8 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     presence,
     limits,
     metrics,
+    changes,
+    moderation,
     log: log.child({ mod: 'socket' }),
   });
 

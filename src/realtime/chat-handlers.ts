@@ -5,6 +5,8 @@ import type { RateLimits } from '../rate-limits.js';
 import type { MessageStore } from '../store/messages.js';
 import type { PresenceStore } from '../store/presence.js';
 import type { RoomStore } from '../store/rooms.js';
+import type { MessageChangeStore } from '../store/message-changes.js';
+import type { UserStore } from '../store/users.js';
 import {
   joinSchema,
   messageSchema,
@@ -16,6 +18,7 @@ import {
   type AckResult,
 } from '../protocol.js';
 import { socketRoom, type ChatServer, type ChatSocket } from './events.js';
+import { recordMentions, type ChangeEvent } from './message-change-handlers.js';
 import type { PresenceSync } from './presence-sync.js';
 import type { RoomDirectory } from './room-directory.js';
 import { listener } from './socket-tasks.js';
@@ -30,6 +33,9 @@ export interface ChatDeps {
   limits: RateLimits;
   metrics: Metrics;
   log: Logger;
+  /** Issue 14: mentions of a message (`@name`) are recorded per room per mentioned user. */
+  changes: MessageChangeStore;
+  users: UserStore;
 }
 
 /** A user's `typing: true` is forwarded at most this often per socket. */
@@ -59,7 +65,9 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
   }
 
   /** One handler per acknowledged event; each resolves to that event's ack fields (protocol.ts). */
-  const handlers: { [E in AckEventName]: (socket: ChatSocket, args: unknown[]) => Promise<AckResult<E>> } = {
+  const handlers: {
+    [E in Exclude<AckEventName, ChangeEvent>]: (socket: ChatSocket, args: unknown[]) => Promise<AckResult<E>>;
+  } = {
     async 'create-room'(socket, [raw]) {
       const { user } = socket.data;
       const name = parse(roomNameSchema, raw);
@@ -107,6 +115,8 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
         messages.append(room, user, text, clientId),
       );
       if (!duplicate) {
+        // Issue 14: only a text holding '@' costs a look-up (see recordMentions).
+        await recordMentions(deps, message);
         socket.to(socketRoom(room)).emit('chat-message', message);
         metrics.messagesIn.inc();
         metrics.messagesOut.inc();
