@@ -193,6 +193,55 @@ export const roomStatsQuerySchema = z
  */
 export const handshakeAuthSchema = z.object({ directory: z.literal(true) });
 
+// ---- Issue 14: message changes, read markers, moderation (client → server payloads) ----------
+
+/** Mentions recorded per message: the first this many distinct `@username` tokens of existing users. */
+export const MENTIONS_PER_MESSAGE_MAX = 10;
+/** Mentions kept per user per room (the newest by seq). */
+export const MENTIONS_KEPT_MAX = 1000;
+/** `unread` with a list of rooms answers at most this many. */
+export const UNREAD_ROOMS_MAX = 100;
+
+/** The room a change names (an existing room; resolved by identity like `join-room`). */
+const changeRoomSchema = roomNameSchema;
+const seqSchema = z.number({ error: 'seq must be a number' }).int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+/** The text of a message, as `message` takes it. */
+const messageTextSchema = messageSchema.shape.text;
+
+export const editMessageSchema = z.object({
+  room: changeRoomSchema,
+  seq: seqSchema,
+  text: messageTextSchema,
+});
+export const deleteMessageSchema = z.object({ room: changeRoomSchema, seq: seqSchema });
+export const markReadSchema = z.object({
+  room: changeRoomSchema,
+  seq: z.number({ error: 'seq must be a number' }).int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+/** `unread` payload: the rooms to count; none = the user's own rooms (rooms-home `mine`). */
+export const unreadQuerySchema = z
+  .object({
+    rooms: z
+      .array(z.string().max(ROOM_NAME_MAX * 4))
+      .max(UNREAD_ROOMS_MAX)
+      .optional(),
+  })
+  .optional();
+export const suspendUserSchema = z.object({ user: usernameSchema, suspended: z.boolean() });
+
+/** `@username` tokens of a text, lower-cased, distinct, in order of appearance, at most `max`. */
+export function mentionsIn(text: string, max = MENTIONS_PER_MESSAGE_MAX): string[] {
+  const found = new Set<string>();
+  for (const m of text.matchAll(/(?:^|[^A-Za-z0-9_.-])@([A-Za-z0-9_.-]{3,32})/g)) {
+    // A sentence may end right after the name: `@bob.` names bob.
+    const name = (m[1] ?? '').replace(/[.-]+$/, '').toLowerCase();
+    if (USERNAME_RE.test(name)) found.add(name);
+    if (found.size >= max) break;
+  }
+  return [...found];
+}
+
 /** Parses at the edge: a failure becomes an `invalid_payload` AppError naming the first problem. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
@@ -241,6 +290,10 @@ export const chatMessageSchema = z.object({
   timestamp: z.string(),
   /** Echoed when the sender gave one. */
   clientId: z.string().optional(),
+  /** ISO 8601: when the sender last edited the text (absent on messages never edited). */
+  editedAt: z.string().optional(),
+  /** A deleted message's tombstone: `text` is '', id/seq/sender/timestamp kept. */
+  deleted: z.literal(true).optional(),
 });
 export type Message = z.infer<typeof chatMessageSchema>;
 
@@ -258,6 +311,30 @@ export type TypingNotice = z.infer<typeof typingNoticeSchema>;
 export const roomSeqSchema = z.object({ room: z.string(), seq: z.number().int().min(0), epoch: z.string() });
 export type RoomSeq = z.infer<typeof roomSeqSchema>;
 
+/** A deleted message, told to the room: clients turn that seq into a tombstone. */
+export const messageDeletedSchema = z.object({
+  room: z.string(),
+  seq: z.number().int().min(1),
+  id: z.string(),
+});
+export type MessageDeleted = z.infer<typeof messageDeletedSchema>;
+
+/** A user's read position in a room, told to their other sockets. */
+export const readMarkerSchema = z.object({ room: z.string(), readSeq: z.number().int().min(0) });
+export type ReadMarker = z.infer<typeof readMarkerSchema>;
+
+/** One room's unread state for the asking user. */
+export const unreadRoomSchema = z.object({
+  room: z.string(),
+  readSeq: z.number().int().min(0),
+  latestSeq: z.number().int().min(0),
+  /** max(0, latestSeq - readSeq). */
+  unread: z.number().int().min(0),
+  /** Messages above readSeq that mention the user. */
+  mentions: z.number().int().min(0),
+});
+export type UnreadRoom = z.infer<typeof unreadRoomSchema>;
+
 /** Payload of each server → client event. */
 export const serverEventSchemas = {
   'update-rooms': z.array(roomSchema),
@@ -273,6 +350,11 @@ export const serverEventSchemas = {
   'room-added': roomSchema,
   'room-removed': z.object({ room: z.string() }),
   'room-deleted': z.object({ room: z.string() }),
+  // Issue 14: message changes, read markers, moderation.
+  'message-updated': chatMessageSchema,
+  'message-deleted': messageDeletedSchema,
+  'read-marker': readMarkerSchema,
+  suspended: z.object({}),
 } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
 export const SERVER_EVENTS = Object.keys(serverEventSchemas) as ServerEventName[];
@@ -308,6 +390,12 @@ export const ackSchemas = {
   'remove-member': z.object({ room: z.string(), user: z.string() }),
   'room-members': z.object({ members: z.array(z.string()), next: z.string().nullable() }),
   'delete-room': z.object({}),
+  // Issue 14: message changes, read markers, moderation.
+  'edit-message': z.object({ message: chatMessageSchema }),
+  'delete-message': z.object({ message: chatMessageSchema }),
+  'mark-read': readMarkerSchema,
+  unread: z.object({ rooms: z.array(unreadRoomSchema) }),
+  'suspend-user': z.object({ user: z.string(), suspended: z.boolean() }),
 } as const;
 export type AckEventName = keyof typeof ackSchemas;
 /** What a handler of `E` resolves to; the listener adds `success: true`. */
@@ -350,6 +438,12 @@ export const CLIENT_EVENTS = [
   'remove-member',
   'room-members',
   'delete-room',
+  // Issue 14: message changes, read markers, moderation.
+  'edit-message',
+  'delete-message',
+  'mark-read',
+  'unread',
+  'suspend-user',
 ] as const satisfies readonly (AckEventName | 'typing')[];
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 
@@ -366,6 +460,12 @@ export const clientPayloadSchemas = {
   'remove-member': memberChangeSchema,
   'room-members': roomMembersQuerySchema,
   'delete-room': deleteRoomSchema,
+  // Issue 14: message changes, read markers, moderation.
+  'edit-message': editMessageSchema,
+  'delete-message': deleteMessageSchema,
+  'mark-read': markReadSchema,
+  unread: unreadQuerySchema,
+  'suspend-user': suspendUserSchema,
 } as const satisfies Partial<Record<ClientEventName, z.ZodType>>;
 /** What a client sends (schema input: `join-room` takes a name or `{room, since}`). */
 export type ClientPayload<E extends keyof typeof clientPayloadSchemas> = z.input<
@@ -399,6 +499,12 @@ export interface ClientEmitEvents {
   'remove-member': (payload: ClientPayload<'remove-member'>, ack: AckFn<'remove-member'>) => void;
   'room-members': (query: ClientPayload<'room-members'>, ack: AckFn<'room-members'>) => void;
   'delete-room': (payload: ClientPayload<'delete-room'>, ack: AckFn<'delete-room'>) => void;
+  // Issue 14: message changes, read markers, moderation.
+  'edit-message': (payload: ClientPayload<'edit-message'>, ack: AckFn<'edit-message'>) => void;
+  'delete-message': (payload: ClientPayload<'delete-message'>, ack: AckFn<'delete-message'>) => void;
+  'mark-read': (payload: ClientPayload<'mark-read'>, ack: AckFn<'mark-read'>) => void;
+  unread: (query: ClientPayload<'unread'>, ack: AckFn<'unread'>) => void;
+  'suspend-user': (payload: ClientPayload<'suspend-user'>, ack: AckFn<'suspend-user'>) => void;
 }
 
 // ---- HTTP answers ----------------------------------------------------------------------------

@@ -10,7 +10,9 @@ import { createRateLimits } from './rate-limits.js';
 import { connectRedisClients, type RedisClients } from './redis/clients.js';
 import { createKeys } from './redis/keys.js';
 import { createRealtime, type Realtime } from './realtime/io.js';
+import { createMessageChangeStore } from './store/message-changes.js';
 import { createMessageStore } from './store/messages.js';
+import { createModerationStore } from './store/moderation.js';
 import { createPresenceStore } from './store/presence.js';
 import { createAccess, createMemberStore } from './store/members.js';
 import { createRoomStore } from './store/rooms.js';
@@ -51,6 +53,9 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   const members = createMemberStore(redis.data, keys);
   const access = createAccess(rooms, members);
   const messages = createMessageStore(redis.data, keys, config);
+  // Issue 14: edits/deletions, read markers, mentions; suspension.
+  const changes = createMessageChangeStore(redis.data, keys, config);
+  const moderation = createModerationStore(redis.data, keys);
   const startedAt = new Date().toISOString();
   const presence = createPresenceStore(redis.data, keys, {
     instanceId: config.instanceId,
@@ -106,6 +111,7 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     presence,
     limits,
     access,
+    moderation,
     metricsToken: config.metricsToken,
     readiness,
     // Called on logout, long after `rt` below is set.
@@ -129,6 +135,8 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     members,
     access,
     adminUsers: config.adminUsers,
+    changes,
+    moderation,
     log: log.child({ mod: 'socket' }),
   });
 

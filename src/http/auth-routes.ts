@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { RateLimits } from '../rate-limits.js';
+import type { ModerationStore } from '../store/moderation.js';
 import type { UserStore } from '../store/users.js';
 import { credentialsSchema, parse, type PublicUser } from '../protocol.js';
 import { nameIdentity } from '../text-rules.js';
@@ -17,6 +18,8 @@ export interface AuthDeps {
   log: Logger;
   /** Disconnects every socket of a session id, on every instance. */
   endSessionSockets(sessionId: string): void;
+  /** Issue 14: suspended users are refused; each session id is recorded per user. */
+  moderation: ModerationStore;
 }
 
 export function authRoutes(deps: AuthDeps): Router {
@@ -31,6 +34,7 @@ export function authRoutes(deps: AuthDeps): Router {
       await regenerate(req);
       req.session.user = { username: user.username };
       await save(req);
+      await deps.moderation.rememberSession(user.username, req.sessionID);
       deps.log.info({ user: user.username }, 'registered');
       res.status(201).json({ success: true, user });
     }),
@@ -55,10 +59,16 @@ export function authRoutes(deps: AuthDeps): Router {
         throw err;
       }
       await deps.limits.loginSucceeded(account, ip);
+      // Issue 14: checked after the password, so the answer tells nothing to who lacks it.
+      if (await deps.moderation.isSuspended(user.username)) {
+        deps.log.info({ user: user.username }, 'sign-in refused: suspended');
+        throw new AppError('suspended', 'This account is suspended.');
+      }
       // A fresh id on every sign-in: a session id planted before login is worthless after it.
       await regenerate(req);
       req.session.user = { username: user.username };
       await save(req);
+      await deps.moderation.rememberSession(user.username, req.sessionID);
       deps.log.info({ user: user.username }, 'signed in');
       res.json({ success: true, user });
     }),

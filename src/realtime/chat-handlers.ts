@@ -7,6 +7,7 @@ import type { PresenceStore } from '../store/presence.js';
 import type { RoomStore } from '../store/rooms.js';
 import type { Access, MemberStore } from '../store/members.js';
 import { isPublic } from '../store/rooms.js';
+import type { MessageChangeStore } from '../store/message-changes.js';
 import type { UserStore } from '../store/users.js';
 import {
   createRoomSchema,
@@ -20,6 +21,7 @@ import {
 } from '../protocol.js';
 import { socketRoom, type ChatServer, type ChatSocket } from './events.js';
 import { createMembership, type Membership, type MembershipEvent } from './membership-handlers.js';
+import { recordMentions, type ChangeEvent } from './message-change-handlers.js';
 import type { PresenceSync } from './presence-sync.js';
 import type { RoomDirectory } from './room-directory.js';
 import { listener } from './socket-tasks.js';
@@ -37,8 +39,10 @@ export interface ChatDeps {
   // Issue 14: private rooms and DMs.
   members: MemberStore;
   access: Access;
-  users: Pick<UserStore, 'get'>;
   adminUsers: ReadonlySet<string>;
+  /** Issue 14: mentions of a message (`@name`) are recorded per room per mentioned user. */
+  changes: MessageChangeStore;
+  users: UserStore;
 }
 
 /** A user's `typing: true` is forwarded at most this often per socket. */
@@ -72,7 +76,7 @@ export function createChatListeners(
 
   /** One handler per acknowledged event; each resolves to that event's ack fields (protocol.ts). */
   const handlers: {
-    [E in Exclude<AckEventName, MembershipEvent>]: (
+    [E in Exclude<AckEventName, MembershipEvent | ChangeEvent>]: (
       socket: ChatSocket,
       args: unknown[],
     ) => Promise<AckResult<E>>;
@@ -138,6 +142,8 @@ export function createChatListeners(
         messages.append(room, user, text, clientId, restricted),
       );
       if (!duplicate) {
+        // Issue 14: only a text holding '@' costs a look-up (see recordMentions).
+        await recordMentions(deps, message);
         socket.to(socketRoom(room)).emit('chat-message', message);
         metrics.messagesIn.inc();
         metrics.messagesOut.inc();

@@ -8,9 +8,11 @@ import type { SessionMiddleware } from '../http/session.js';
 import { handshakeAuthSchema, SOCKET_PACKET_MAX_BYTES } from '../protocol.js';
 import { redisMajorVersion, type RedisClients } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
+import type { ModerationStore } from '../store/moderation.js';
 import { createChatListeners, onChatDisconnect, type ChatDeps } from './chat-handlers.js';
 import { CLIENT_EVENTS, userSocketRoom, type ChatServer, type ChatSocket } from './events.js';
 import { createMembership } from './membership-handlers.js';
+import { createMessageChangeListeners } from './message-change-handlers.js';
 import { isAllowedOrigin } from './origin.js';
 import { PresenceSync } from './presence-sync.js';
 import { createRoomDirectory } from './room-directory.js';
@@ -33,6 +35,8 @@ export interface RealtimeDeps extends Omit<ChatDeps, 'io' | 'sync' | 'directory'
   keys: Keys;
   session: SessionMiddleware;
   users: ConstructorParameters<typeof PresenceSync>[2];
+  /** Issue 14: suspension flags and each user's sessions. */
+  moderation: ModerationStore;
 }
 
 export interface Realtime {
@@ -128,6 +132,8 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   const membership = createMembership(chatDeps);
   io.on('membership-changed', membership.onRemoteChange);
   const chatListeners = createChatListeners(chatDeps, membership);
+  // Issue 14: edit/delete, read markers, suspension.
+  chatListeners.push(...createMessageChangeListeners({ ...deps, io, log: log.child({ mod: 'changes' }) }));
 
   // The session is read once, on the handshake request: later polling requests carry the engine sid.
   io.engine.use((req: SessionRequest, res: ServerResponse, next: (err?: unknown) => void) => {

@@ -56,6 +56,13 @@ export type RedisClient = Pick<
   | 'eval'
   | 'info'
   | 'ping'
+  // Issue 14 (message changes, read markers, suspension):
+  | 'zCount'
+  | 'sAdd'
+  | 'sRem'
+  | 'sIsMember'
+  | 'sCard'
+  | 'sMembers'
 > & { readonly isReady: boolean };
 
 /**

@@ -50,6 +50,21 @@ export function createKeys(prefix: string) {
     roomEpoch: (name: string) => `${room(name)}:epoch`,
     /** String with a TTL: the stored message a user's clientId produced, for retries. */
     roomDedupe: (name: string, user: string, clientId: string) => `${room(name)}:dedupe:${user}:${clientId}`,
+    // ---- Issue 14: message changes, read markers, moderation ----
+    /**
+     * Sorted set beside the room's list (same slot): member = seq of a message edited or deleted,
+     * score = the room's latest seq when the change happened; capped at HISTORY_SIZE. Catch-up reads it.
+     */
+    roomChanges: (name: string) => `${room(name)}:changes`,
+    /** Sorted set beside the room's list (same slot): seqs of the room's messages that mention `user`; capped. */
+    roomMentions: (name: string, user: string) => `${room(name)}:mentions:${user.toLowerCase()}`,
+    /** Hash: room name → the last seq the user read there (only moves forward). */
+    userReads: (username: string) => `${prefix}user:{${username.toLowerCase()}}:reads`,
+    /** Set: the session ids a user signed in with (login, register), to end them all on suspension. */
+    userSessions: (username: string) => `${prefix}user:{${username.toLowerCase()}}:sessions`,
+    /** Set: lower-cased usernames of suspended users. */
+    suspendedUsers: `${prefix}suspended`,
+    // ---- end issue 14 ----
     /** connect-redis session prefix. */
     sessions: `${prefix}sess:`,
     /** Hash: username → live connection count across the cluster. */

@@ -44,7 +44,7 @@ const EPOCH_CHAIN_MAX = 8;
  * A clean restart also starts an epoch (nothing tells it from a crash); it costs clients nothing,
  * since every seq they hold is at most the counter at the change.
  */
-const EPOCH_LUA = `
+export const EPOCH_LUA = `
 local CHAIN_MAX = ${EPOCH_CHAIN_MAX}
 local function start_epoch(fresh, old, base, boot)
   local chain = {}
@@ -174,6 +174,33 @@ return {epoch, latest}
   z.tuple([z.string(), z.number().int().min(0)]),
 );
 
+// ---- Issue 14: catch-up sends the final state of older messages changed since `since` ----------
+
+/**
+ * The stored (final) state of messages with seq <= since that were edited or deleted while the
+ * room's latest seq was >= since (roomChanges, see store/message-changes.ts), still kept in the list.
+ * KEYS: messages, seq, changes. ARGV: since. Returns their JSON, any order.
+ */
+const CHANGED_SINCE = new LuaScript(
+  'changed-since',
+  `
+local latest = tonumber(redis.call('GET', KEYS[2]) or '0')
+local oldest = latest - redis.call('LLEN', KEYS[1]) + 1
+local since = tonumber(ARGV[1])
+local out = {}
+for _, s in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], since, '+inf')) do
+  s = tonumber(s)
+  if s and s <= since and s >= oldest then
+    local raw = redis.call('LINDEX', KEYS[1], latest - s)
+    if raw then out[#out + 1] = raw end
+  end
+end
+return out
+`,
+  z.array(storedMessage),
+);
+// ---- end issue 14 ----
+
 /** A new epoch id: 12 random hex digits (an epoch only has to differ from the ones before it). */
 const freshEpoch = () => randomBytes(6).toString('hex');
 
@@ -275,8 +302,8 @@ export function createMessageStore(
 
     /**
      * What a join sends: the newest HISTORY_ON_JOIN, or with `since` everything after it when still
-     * kept and continuous with the client's `epoch` (see RANGE); otherwise the newest page and
-     * `recovered: false`.
+     * kept and continuous with the client's `epoch` (see RANGE), followed by the final state of older
+     * messages edited or deleted since (CHANGED_SINCE); otherwise the newest page and `recovered: false`.
      */
     async catchUp(room: string, since: number | undefined, epoch?: string): Promise<CatchUp> {
       const [current, latestSeq, kept, continuous, messages] = await RANGE.run(redis, roomKeys(room), [
@@ -288,7 +315,17 @@ export function createMessageStore(
         epoch ?? '',
         String(opts.historyOnJoin),
       ]);
-      return { epoch: current, latestSeq, kept, messages, recovered: continuous === 1 };
+      if (since === undefined || continuous !== 1) {
+        return { epoch: current, latestSeq, kept, messages, recovered: continuous === 1 };
+      }
+      // Issue 14: and the final state of older messages changed since (newest first, like the rest).
+      const changed = await CHANGED_SINCE.run(
+        redis,
+        [keys.roomMessages(room), keys.roomSeq(room), keys.roomChanges(room)],
+        [String(since)],
+      );
+      changed.sort((x, y) => y.seq - x.seq);
+      return { epoch: current, latestSeq, kept, messages: [...messages, ...changed], recovered: true };
     },
 
     /** The latest seq and epoch of each room, one script per room (rooms may sit on different slots). */

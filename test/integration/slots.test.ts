@@ -78,6 +78,17 @@ describe.skipIf(mode !== 'standalone')('hash slots (standalone only: MONITOR see
     await emitAck(as, 'message', { text: 'hello', clientId: 'c1' });
     await emitAck(bs, 'message', { text: 'hi' });
     await emitAck(bs, 'join-room', rooms[0]);
+    // Issue 14: mentions of two users, an edit, a deletion, a catch-up over them, read markers.
+    const carol = await signUp(a.url);
+    const mention = await emitAck(as, 'message', { text: `hey @${bob.username} @${carol.username}` });
+    const seq = (mention.message as { seq: number }).seq;
+    expect(await emitAck(as, 'edit-message', { room: rooms[0], seq, text: 'edited' })).toMatchObject({
+      success: true,
+    });
+    expect(await emitAck(as, 'delete-message', { room: rooms[0], seq: 1 })).toMatchObject({ success: true });
+    expect(await emitAck(bs, 'join-room', { room: rooms[0], since: 1 })).toMatchObject({ success: true });
+    expect(await emitAck(bs, 'mark-read', { room: rooms[0], seq })).toMatchObject({ success: true });
+    expect(await emitAck(bs, 'unread')).toMatchObject({ success: true });
     expect(await emitAck(as, 'who')).toMatchObject({ success: true });
     expect(await emitAck(as, 'room-stats')).toMatchObject({ success: true });
 

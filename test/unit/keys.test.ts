@@ -35,6 +35,11 @@ describe('keys', () => {
       k.adapterChannel,
       k.readyChannel('app-1'),
       k.rateLimit('message'),
+      k.roomChanges('General'),
+      k.roomMentions('General', 'Bob'),
+      k.userReads('Alice'),
+      k.userSessions('Alice'),
+      k.suspendedUsers,
     ];
     for (const key of all) expect(key.startsWith('chat:')).toBe(true);
     expect(new Set(all).size).toBe(all.length);
@@ -48,6 +53,9 @@ describe('keys', () => {
         k.roomEpoch('Gen eral'),
         k.roomDedupe('Gen eral', 'bob', 'x'),
         k.roomMembers('Gen eral'),
+        k.roomChanges('Gen eral'),
+        k.roomMentions('Gen eral', 'Bob'),
+        k.roomMentions('Gen eral', 'carol'),
       ].map(hashTag),
     );
     expect([...tags]).toEqual(['Gen eral']);
@@ -64,6 +72,12 @@ describe('keys', () => {
   it("keeps a user's rooms under one key whatever the case of the name", () => {
     expect(k.userRooms('Alice')).toBe(k.userRooms('alice'));
     expect(hashTag(k.userRooms('Alice'))).toBe('alice');
+  });
+
+  it("keeps a user's read markers and sessions under one key whatever the case, mentions too", () => {
+    expect(k.userReads('Alice')).toBe(k.userReads('alice'));
+    expect(k.userSessions('Alice')).toBe(k.userSessions('alice'));
+    expect(k.roomMentions('General', 'Bob')).toBe(k.roomMentions('General', 'bob'));
   });
 
   it('keeps all presence keys on one slot', () => {

@@ -79,6 +79,29 @@ function payloadOf(event: string, ctx: SocketContext): fc.Arbitrary<unknown> {
       const valid = fc.record({ text, clientId }, { requiredKeys: ['text'] });
       return fc.oneof({ weight: 3, arbitrary: mutateObject(valid) }, { weight: 2, arbitrary: hostile });
     }
+    // Issue 14: message changes, read markers, moderation.
+    case 'edit-message':
+    case 'delete-message':
+    case 'mark-read': {
+      const seq = fc.constantFrom<unknown>(0, 1, 2, 5, 1000, -1, 1.5, '1', Number.MAX_SAFE_INTEGER + 1);
+      const text = fc.oneof(
+        fc.nat(1e6).map((n) => `edit ${n}`),
+        unicodeText(),
+        fc.constantFrom(...FIELD_TEXTS),
+      );
+      const valid = event === 'edit-message' ? fc.record({ room, seq, text }) : fc.record({ room, seq });
+      return fc.oneof({ weight: 3, arbitrary: mutateObject(valid) }, { weight: 1, arbitrary: hostile });
+    }
+    case 'unread':
+      return fc.oneof(
+        fc.constant<unknown>(undefined),
+        mutateObject(fc.record({ rooms: fc.array(room, { maxLength: 3 }) })),
+        hostile,
+      );
+    case 'suspend-user': {
+      const user = fc.constantFrom<unknown>('nobody_here', 'a', 'x'.repeat(33), 'Alice');
+      return fc.oneof(mutateObject(fc.record({ user, suspended: fc.boolean() })), hostile);
+    }
     case 'typing':
       return fc.oneof(
         fc.constantFrom<unknown>(true, false, 'true', 1, 0, null, [true], { typing: true }),

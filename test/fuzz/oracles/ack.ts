@@ -36,6 +36,26 @@ const EXPECTED: Record<Exclude<ClientEventName, 'typing'>, readonly ErrorCode[]>
   'remove-member': ['invalid_payload', 'room_not_found', 'forbidden', 'not_member', 'rate_limited'],
   'room-members': ['invalid_payload', 'room_not_found', 'not_member', 'rate_limited'],
   'delete-room': ['invalid_payload', 'room_not_found', 'forbidden', 'rate_limited'],
+  // Issue 14: message changes, read markers, moderation.
+  'edit-message': [
+    'invalid_payload',
+    'room_not_found',
+    'not_found',
+    'forbidden',
+    'edit_window_passed',
+    'rate_limited',
+  ],
+  'delete-message': [
+    'invalid_payload',
+    'room_not_found',
+    'not_found',
+    'forbidden',
+    'edit_window_passed',
+    'rate_limited',
+  ],
+  'mark-read': ['invalid_payload', 'room_not_found', 'rate_limited'],
+  unread: ['invalid_payload', 'rate_limited'],
+  'suspend-user': ['invalid_payload', 'forbidden', 'not_found', 'rate_limited'],
 };
 
 /** An accepted room name cannot reach other Redis keys or carry control characters. */
