@@ -202,8 +202,8 @@ export const MENTIONS_KEPT_MAX = 1000;
 /** `unread` with a list of rooms answers at most this many. */
 export const UNREAD_ROOMS_MAX = 100;
 
-/** The room a change names (an existing room; resolved by identity like `join-room`). */
-const changeRoomSchema = roomNameSchema;
+/** The room a change names (an existing room or DM; resolved by identity like `join-room`). */
+const changeRoomSchema = chatRoomRefSchema;
 const seqSchema = z.number({ error: 'seq must be a number' }).int().min(1).max(Number.MAX_SAFE_INTEGER);
 
 /** The text of a message, as `message` takes it. */

@@ -312,3 +312,38 @@ describe('final state in history and catch-up', () => {
     expect(seen).toEqual([[]]);
   });
 });
+
+describe('in a DM', () => {
+  it('edits, deletes and marks read a message of a DM, named @a+b as everywhere else', async () => {
+    const alice = await user(a);
+    const bob = await user(b);
+    const opened = await emitAck(alice.socket, 'open-dm', { user: bob.username });
+    if (!opened.success) throw new Error(`open-dm failed: ${opened.error}`);
+    const room = (opened.room as { name: string }).name;
+    expect(room.startsWith('@')).toBe(true);
+    for (const u of [alice, bob]) expect((await emitAck(u.socket, 'join-room', room)).success).toBe(true);
+    const first = await send(alice, 'typo hree');
+    const second = await send(alice, 'gone soon');
+    const updated = nextEvent<Message>(bob.socket, 'message-updated');
+    expect(
+      await emitAck(alice.socket, 'edit-message', { room, seq: first.seq, text: 'typo here' }),
+    ).toMatchObject({
+      success: true,
+      message: { seq: first.seq, text: 'typo here' },
+    });
+    expect(await updated).toMatchObject({ seq: first.seq, text: 'typo here' });
+    expect(await emitAck(alice.socket, 'delete-message', { room, seq: second.seq })).toMatchObject({
+      success: true,
+      message: { seq: second.seq, deleted: true },
+    });
+    expect(await emitAck(bob.socket, 'mark-read', { room, seq: second.seq })).toEqual({
+      success: true,
+      room,
+      readSeq: second.seq,
+    });
+    expect(await emitAck(bob.socket, 'unread', { rooms: [room] })).toMatchObject({
+      success: true,
+      rooms: [{ room, readSeq: second.seq, unread: 0 }],
+    });
+  });
+});

@@ -37,24 +37,16 @@
  *   state: 'pending' | 'failed', attempt: number, inFlight: boolean }} OutboxEntry
  */
 /**
- * Private conversations (docs/protocol.md, issue 14): the additions to Room and Message, and the
- * acked events of membership, edits, read markers and moderation as `[payload, ack]` pairs.
- * @typedef {Room & { visibility?: 'public' | 'private' | 'dm', members?: string[] }} ChatRoom
- * @typedef {Message & { editedAt?: string, deleted?: true }} ChatMessage
- * @typedef {{ room: string, readSeq: number, latestSeq: number, unread: number, mentions: number }} UnreadEntry
- * @typedef {{
- *   'create-room': [string | { name: string, visibility?: 'public' | 'private' }, { room: ChatRoom }],
- *   'open-dm': [{ user: string }, { room: ChatRoom }],
- *   'invite': [{ room: string, user: string }, { room: string, user: string }],
- *   'remove-member': [{ room: string, user: string }, { room: string, user: string }],
- *   'room-members': [{ room: string, cursor?: string, limit?: number }, { members: string[], next: string | null }],
- *   'delete-room': [{ room: string }, {}],
- *   'edit-message': [{ room: string, seq: number, text: string }, { message: ChatMessage }],
- *   'delete-message': [{ room: string, seq: number }, { message: ChatMessage }],
- *   'mark-read': [{ room: string, seq: number }, { room: string, readSeq: number }],
- *   'unread': [{ rooms?: string[] }, { rooms: UnreadEntry[] }],
- *   'suspend-user': [{ user: string, suspended: boolean }, { user: string, suspended: boolean }],
- * }} MemberEvents
+ * Private conversations (docs/protocol.md, issue 14): Room and Message with their additions, and
+ * the acked events of membership, edits, read markers and moderation as `[payload, ack]` pairs,
+ * all taken from src/protocol.ts.
+ * @typedef {Room} ChatRoom
+ * @typedef {Message} ChatMessage
+ * @typedef {import('../../../src/protocol.js').AckResult<'unread'>['rooms'][number]} UnreadEntry
+ * @typedef {'create-room' | 'open-dm' | 'invite' | 'remove-member' | 'room-members' | 'delete-room'
+ *   | 'edit-message' | 'delete-message' | 'mark-read' | 'unread' | 'suspend-user'} MemberEventName
+ * @typedef {{ [E in MemberEventName]: [import('../../../src/protocol.js').ClientPayload<E>,
+ *   import('../../../src/protocol.js').AckResult<E>] }} MemberEvents
  */
 /**
  * What `request` resolves to for one of MemberEvents.
