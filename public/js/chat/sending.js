@@ -59,6 +59,7 @@ export class Sender {
     }
     app.messages.confirm(message);
     app.unread.markRead(app.room, message.seq);
+    app.noteSeen(); // our own message is read: it must not count as unread on the server
   }
 
   /**
