@@ -258,9 +258,24 @@ describe('private conversations in the browser, two people on different instance
       '3 unread and 1 mention on the DM after a reload',
     );
     expect(counted.label).toBe('alice, 3 unread, 1 mention');
+    // A second tab of his counts the same, and agrees once the first one has read them.
+    const tab = await bob.context.newPage();
+    await tab.goto('/chat.html');
+    await waitConnected(tab);
+    await until(
+      () => badges(tab, '#dm-list', 'alice'),
+      (b) => b.unread === '3' && b.mentions === '@1',
+      'the same badges in a second tab',
+    );
 
     await sidebarButton(bob.page, '#dm-list', 'alice').click();
     await waitJoined(bob.page, 'alice');
+    await until(
+      () => badges(tab, '#dm-list', 'alice'),
+      (b) => b.unread === '' && b.mentions === '',
+      'the badges gone in the other tab (read-marker)',
+    );
+    await tab.close();
     await until(
       () =>
         bob.page.evaluate(() => {
@@ -292,7 +307,7 @@ describe('private conversations in the browser, two people on different instance
     for (const user of [alice, bob]) expect(unexpectedProblems(user.problems)).toEqual([]);
   });
 
-  it('lets an operator suspend someone from the online list: their page ends and sign-in is refused with a reason', async () => {
+  it('lets an operator suspend someone from the online list (their page ends, sign-in is refused with a reason) and delete a room others are in', async () => {
     const opal = await newUser(browser, 'opal', rig.door(0));
     const carol = await newUser(browser, 'carol', rig.door(1));
     opal.page.on('dialog', (dialog) => void dialog.accept());
@@ -340,7 +355,22 @@ describe('private conversations in the browser, two people on different instance
         (e) => /status of 403/.test(e.text) && pathOf(e.url) === '/auth/login',
       ]),
     ).toEqual([]);
+
+    // An operator deletes a room someone else is in: it leaves his view, explained, and his sidebar.
+    await sidebarButton(bob.page, '#room-list', 'Bob corner').click();
+    await waitJoined(bob.page, 'Bob corner');
+    await opal.page.locator('#directory-list .room-button', { hasText: 'Bob corner' }).click();
+    await waitJoined(opal.page, 'Bob corner');
+    await opal.page.click('#delete-room');
+    await until(
+      () => bob.page.textContent('#chat-notice'),
+      (t) => t === '“Bob corner” was deleted.',
+      'the deletion explained to bob',
+    );
+    expect(await bob.page.textContent('#current-room')).toBe('No room selected');
+    expect(await listed(bob.page, '#room-list')).not.toContain('Bob corner');
     expect(unexpectedProblems(opal.problems)).toEqual([]);
+    expect(unexpectedProblems(bob.problems)).toEqual([]);
     await Promise.all([opal.context.close(), carol.context.close()]);
   });
 });
