@@ -121,6 +121,7 @@ export function createChatListeners(
     },
 
     async 'leave-room'(socket) {
+      socket.data.revoked = null;
       await moveTo(socket, null);
       return {};
     },
