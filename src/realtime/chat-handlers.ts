@@ -125,6 +125,7 @@ export function createChatListeners(
     },
 
     async 'leave-room'(socket) {
+      socket.data.revoked = null;
       await moveTo(socket, null);
       return {};
     },

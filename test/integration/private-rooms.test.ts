@@ -124,8 +124,13 @@ describe('private rooms: a non-member is refused on every path', () => {
       code: 'not_member',
     });
     expect(history).toEqual([]);
-    // Not in the room: a message is refused as before.
+    // Not in the room: a message is refused as before, typing goes nowhere.
     expect(await emitAck(stranger.socket, 'message', { text: 'hi' })).toMatchObject({ code: 'not_in_room' });
+    const typing = record<TypingNotice>(owner.socket, 'typing');
+    stranger.socket.emit('typing', true);
+    await flush(stranger.socket);
+    await flush(owner.socket);
+    expect(typing).toEqual([]);
   });
 
   it('GET /api/rooms/:room/messages answers 403 not_member; a member reads it', async () => {
@@ -298,6 +303,8 @@ describe('invite and removal across instances', () => {
       const { cookie } = await signUp(app.url, operatorName);
       const operator = await open(app, operatorName, cookie);
       const name = await privateRoom(owner, leaver, other);
+      // An operator moderates; it does not read private rooms it is not a member of.
+      expect(await emitAck(operator.socket, 'join-room', name)).toMatchObject({ code: 'not_member' });
       expect(
         await emitAck(leaver.socket, 'remove-member', { room: name, user: leaver.username }),
       ).toMatchObject({
@@ -311,7 +318,41 @@ describe('invite and removal across instances', () => {
       });
       const list = await emitAck(owner.socket, 'room-members', { room: name });
       expect(list.members).toEqual([owner.username]);
+      // Neither the operator nor the one who left reads the room on any path or acts as its owner.
+      for (const u of [operator, leaver]) {
+        const http = await getJson(`${a.url}/api/rooms/${encodeURIComponent(name)}/messages`, u.cookie);
+        expect(http.status).toBe(403);
+        expect(await emitAck(u.socket, 'room-stats', { rooms: [name] })).toMatchObject({ rooms: [] });
+        expect(await emitAck(u.socket, 'room-members', { room: name })).toMatchObject({ code: 'not_member' });
+        expect(await emitAck(u.socket, 'invite', { room: name, user: other.username })).toMatchObject({
+          code: 'forbidden',
+        });
+      }
+      expect(
+        await emitAck(leaver.socket, 'remove-member', { room: name, user: leaver.username }),
+      ).toMatchObject({
+        code: 'not_member',
+      });
+      expect(await emitAck(leaver.socket, 'delete-room', { room: name })).toMatchObject({
+        code: 'forbidden',
+      });
       expect(await emitAck(operator.socket, 'delete-room', { room: name })).toMatchObject({ success: true });
+      // A DM: the operator neither invites into it nor removes from it, but may delete it.
+      const dm = await emitAck(owner.socket, 'open-dm', { user: other.username });
+      const dmRoom = (dm.room as Room).name;
+      expect(await emitAck(operator.socket, 'invite', { room: dmRoom, user: leaver.username })).toMatchObject(
+        {
+          code: 'forbidden',
+        },
+      );
+      expect(
+        await emitAck(operator.socket, 'remove-member', { room: dmRoom, user: other.username }),
+      ).toMatchObject({
+        code: 'forbidden',
+      });
+      expect(await emitAck(operator.socket, 'delete-room', { room: dmRoom })).toMatchObject({
+        success: true,
+      });
     } finally {
       await app.close();
     }
@@ -352,6 +393,15 @@ describe('direct messages', () => {
     expect(await emitAck(alice.socket, 'invite', { room: name, user: carol.username })).toMatchObject({
       code: 'forbidden',
     });
+    expect(await emitAck(alice.socket, 'remove-member', { room: name, user: bob.username })).toMatchObject({
+      code: 'forbidden',
+    });
+    // Deleting it is for the one who opened it (or an operator).
+    expect(await emitAck(bob.socket, 'delete-room', { room: name })).toMatchObject({ code: 'forbidden' });
+    expect(await emitAck(carol.socket, 'delete-room', { room: name })).toMatchObject({ code: 'forbidden' });
+    const deleted = nextEvent<{ room: string }>(bob.socket, 'room-deleted', (r) => r.room === name);
+    expect(await emitAck(alice.socket, 'delete-room', { room: name })).toEqual({ success: true });
+    await deleted;
   });
 
   it('shows in the rooms-home of the other person who was offline', async () => {

@@ -13,6 +13,7 @@ const LIMITS = {
   RL_MESSAGE_BURST: '3',
   RL_MESSAGE_PER_S: '1',
   RL_ROOM_CREATE_PER_MIN: '2',
+  RL_INVITE_PER_MIN: '2',
   RL_CONNECT_PER_IP_PER_MIN: '1000',
 };
 
@@ -67,6 +68,29 @@ describe('rate limits shared by all instances', () => {
       success: false,
       code: 'rate_limited',
     });
+    s1.close();
+    s2.close();
+  });
+
+  it('counts private rooms and new DMs as room creations (re-opening a DM is free); invites have their own limit', async () => {
+    const owner = await signUp(a.url);
+    const others = await Promise.all([signUp(a.url), signUp(b.url), signUp(a.url)]);
+    const s1 = await connect(a.url, owner.cookie);
+    const s2 = await connect(b.url, owner.cookie);
+    const room = `Lim private ${Date.now()}`;
+    expect(await emitAck(s1, 'create-room', { name: room, visibility: 'private' })).toMatchObject({
+      success: true,
+    });
+    expect(await emitAck(s2, 'open-dm', { user: others[0]!.username })).toMatchObject({ success: true });
+    expect(await emitAck(s1, 'open-dm', { user: others[1]!.username })).toMatchObject({
+      code: 'rate_limited',
+    });
+    expect(await emitAck(s1, 'open-dm', { user: others[0]!.username })).toMatchObject({ success: true });
+    for (const other of others.slice(0, 2))
+      expect(await emitAck(s2, 'invite', { room, user: other.username })).toMatchObject({ success: true });
+    const limited = await emitAck(s1, 'invite', { room, user: others[2]!.username });
+    expect(limited).toMatchObject({ success: false, code: 'rate_limited' });
+    expect(Number(limited.retryAfterMs)).toBeGreaterThan(0);
     s1.close();
     s2.close();
   });

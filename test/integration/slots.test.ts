@@ -10,9 +10,9 @@ import { nodeClientFor } from '../helpers/redis.js';
  * Every command the instances send that names more than one key (scripts, MGET, DEL…) keeps all
  * of them in one hash slot, as a Redis Cluster requires. Watched with MONITOR on the one server
  * while the flows run: sign-up, sessions, rooms, chat, who, room-stats, presence moves, a reap of
- * an instance whose lease lapsed and that instance's resync. On a cluster a cross-slot command
- * fails by itself (CROSSSLOT) in every other test, and MONITOR sees one node only, so this file
- * runs in standalone mode.
+ * an instance whose lease lapsed and that instance's resync, private rooms and DMs. On a cluster a
+ * cross-slot command fails by itself (CROSSSLOT) in every other test, and MONITOR sees one node
+ * only, so this file runs in standalone mode.
  */
 const mode = inject('redisEnv').REDIS_MODE ?? 'standalone';
 
@@ -106,6 +106,19 @@ describe.skipIf(mode !== 'standalone')('hash slots (standalone only: MONITOR see
     }, 'room counts whole again after the reap and the resync');
     expect(Date.now() - reaped).toBeLessThan(10_000);
     await emitAck(bs, 'leave-room');
+
+    // Private rooms and DMs (issue 14): creation, invite, a member's message, removal, deletion.
+    const hidden = 'Slots hidden';
+    expect(await emitAck(as, 'create-room', { name: hidden, visibility: 'private' })).toMatchObject({
+      success: true,
+    });
+    await emitAck(as, 'invite', { room: hidden, user: bob.username });
+    await emitAck(bs, 'join-room', hidden);
+    await emitAck(bs, 'message', { text: 'member' });
+    await emitAck(as, 'remove-member', { room: hidden, user: bob.username });
+    expect(await emitAck(bs, 'message', { text: 'removed' })).toMatchObject({ code: 'not_member' });
+    expect(await emitAck(as, 'delete-room', { room: hidden })).toMatchObject({ success: true });
+    expect(await emitAck(as, 'open-dm', { user: bob.username })).toMatchObject({ success: true });
 
     expect(seen.filter((s) => s.argv[0]?.toLowerCase().startsWith('eval')).length).toBeGreaterThan(8);
     const crossing = seen.filter((s) => new Set(s.keys.map((k) => calculateSlot(k))).size > 1);

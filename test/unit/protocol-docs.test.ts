@@ -10,6 +10,9 @@ import {
   HISTORY_PAGE_MAX,
   HTTP_BODY_MAX_BYTES,
   LEGACY_ROOMS_MAX,
+  MEMBERS_MAX,
+  MEMBERS_PAGE_DEFAULT,
+  MEMBERS_PAGE_MAX,
   MESSAGE_MAX,
   MY_ROOMS_MAX,
   PASSWORD_MAX_BYTES,
@@ -143,5 +146,7 @@ describe('docs/protocol.md matches src/protocol.ts', () => {
     expect(doc).toContain(`\`MY_ROOMS_MAX\` = ${MY_ROOMS_MAX}`);
     expect(doc).toContain(`\`limit\` is 1–${ROOM_PAGE_MAX} (default ${ROOM_PAGE_DEFAULT})`);
     expect(doc).toContain(`(at most ${ROOM_STATS_MAX})`);
+    expect(doc).toContain(`\`MEMBERS_MAX\` = ${MEMBERS_MAX}`);
+    expect(doc).toContain(`\`limit\` 1–${MEMBERS_PAGE_MAX} (default ${MEMBERS_PAGE_DEFAULT})`);
   });
 });

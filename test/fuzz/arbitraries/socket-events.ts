@@ -102,6 +102,43 @@ function payloadOf(event: string, ctx: SocketContext): fc.Arbitrary<unknown> {
       const user = fc.constantFrom<unknown>('nobody_here', 'a', 'x'.repeat(33), 'Alice');
       return fc.oneof(mutateObject(fc.record({ user, suspended: fc.boolean() })), hostile);
     }
+    // Issue 14. Valid-looking payloads name the shared rooms (public: invite and remove-member answer
+    // forbidden, room-members no members) or users that do not exist; delete-room only names rooms of
+    // the create-room pool, which a fuzzing user may own and delete (the shared rooms are not theirs).
+    case 'open-dm': {
+      const user = fc.constantFrom('nobody_here', 'NoBody.Here', 'ab', 'x'.repeat(33), '@alice+bob');
+      return fc.oneof(
+        { weight: 3, arbitrary: mutateObject(fc.record({ user })) },
+        { weight: 2, arbitrary: hostile },
+      );
+    }
+    case 'invite':
+    case 'remove-member': {
+      const user = fc.constantFrom('nobody_here', 'ab', '@alice+bob');
+      return fc.oneof(
+        { weight: 3, arbitrary: mutateObject(fc.record({ room, user })) },
+        { weight: 1, arbitrary: mutateObject(fc.record({ room: fc.constant('@alice+bob'), user })) },
+        { weight: 2, arbitrary: hostile },
+      );
+    }
+    case 'room-members': {
+      const query = fc.record(
+        {
+          room,
+          cursor: fc.constantFrom('a', 'zz', '{x}', ''),
+          limit: fc.constantFrom(0, 1, 100, 1000, 1001),
+        },
+        { requiredKeys: ['room'] },
+      );
+      return fc.oneof({ weight: 3, arbitrary: mutateObject(query) }, { weight: 2, arbitrary: hostile });
+    }
+    case 'delete-room': {
+      const own = fc.constantFrom(...ctx.newRooms);
+      return fc.oneof(
+        { weight: 3, arbitrary: mutateObject(fc.record({ room: own })) },
+        { weight: 2, arbitrary: hostile },
+      );
+    }
     case 'typing':
       return fc.oneof(
         fc.constantFrom<unknown>(true, false, 'true', 1, 0, null, [true], { typing: true }),
