@@ -233,8 +233,8 @@ export const suspendUserSchema = z.object({ user: usernameSchema, suspended: z.b
 /** `@username` tokens of a text, lower-cased, distinct, in order of appearance, at most `max`. */
 export function mentionsIn(text: string, max = MENTIONS_PER_MESSAGE_MAX): string[] {
   const found = new Set<string>();
-  for (const m of text.matchAll(/(?:^|[^A-Za-z0-9_.-])@([A-Za-z0-9_.-]{3,32})/g)) {
-    // A sentence may end right after the name: `@bob.` names bob.
+  for (const m of text.matchAll(/(?:^|[^A-Za-z0-9_.-])@([A-Za-z0-9_.-]+)/g)) {
+    // A sentence may end right after the name: `@bob.` names bob; a longer token names nobody.
     const name = (m[1] ?? '').replace(/[.-]+$/, '').toLowerCase();
     if (USERNAME_RE.test(name)) found.add(name);
     if (found.size >= max) break;

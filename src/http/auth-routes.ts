@@ -69,6 +69,11 @@ export function authRoutes(deps: AuthDeps): Router {
       req.session.user = { username: user.username };
       await save(req);
       await deps.moderation.rememberSession(user.username, req.sessionID);
+      // A suspension between the check above and the session's record would miss this session.
+      if (await deps.moderation.isSuspended(user.username)) {
+        await destroy(req);
+        throw new AppError('suspended', 'This account is suspended.');
+      }
       deps.log.info({ user: user.username }, 'signed in');
       res.json({ success: true, user });
     }),

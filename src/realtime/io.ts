@@ -158,8 +158,14 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     delete req._parsedOriginalUrl;
     const ip = clientIp(req, config.trustProxy);
     // Per user does the real work; per address is a loose ceiling (a NAT'd office shares one).
-    Promise.all([deps.limits.consume('connect_user', username), deps.limits.consume('connect_ip', ip)]).then(
-      () => {
+    Promise.all([
+      deps.limits.consume('connect_user', username),
+      deps.limits.consume('connect_ip', ip),
+      // Issue 14: a session that outlived its user's suspension (a sign-in racing it) connects no socket.
+      deps.moderation.isSuspended(username),
+    ]).then(
+      ([, , suspended]) => {
+        if (suspended) return next(new Error('suspended'));
         socket.data = {
           user: username,
           sessionHash: hashSessionId(sessionId),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import type { Message, RoomSeq } from '../../src/protocol.js';
+import type { Message, MessageDeleted, RoomSeq } from '../../src/protocol.js';
 import { fromAddress } from './http.js';
 import { emitAck, type Ack } from './socket.js';
 import { signUp, uniqueUser } from './users.js';
@@ -70,6 +70,18 @@ export class ChatClient {
     socket.on('previous-messages', (ms: Message[]) => {
       this.lastPage = ms.filter((m) => m.roomId === this.room);
       this.add(this.lastPage);
+    });
+    // Issue 14: an edited or deleted message replaces the one held under its seq (like the browser).
+    socket.on('message-updated', (m: Message) => {
+      if (m.roomId === this.room && this.seen.has(m.seq)) this.seen.set(m.seq, m);
+    });
+    socket.on('message-deleted', (d: MessageDeleted) => {
+      const held = d.room === this.room ? this.seen.get(d.seq) : undefined;
+      if (held?.id === d.id) {
+        const tomb: Message = { ...held, text: '', deleted: true };
+        delete tomb.editedAt;
+        this.seen.set(d.seq, tomb);
+      }
     });
     socket.on('room-seq', (n: RoomSeq) => {
       if (n.room !== this.room) return;

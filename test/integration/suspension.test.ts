@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createKeys } from '../../src/redis/keys.js';
 import {
   connect,
   emitAck,
@@ -107,6 +108,13 @@ describe('suspend-user', () => {
     expect(back.status).toBe(200);
     const socket = await socketOf(b, back.cookie ?? '');
     expect(await emitAck(socket, 'who')).toMatchObject({ success: true });
+  });
+
+  it('refuses a socket for a session that outlived the suspension (a sign-in racing it)', async () => {
+    const { username, cookie } = await signUp(a.url);
+    // The flag alone, as when a sign-in recorded its session after the suspension ended the others.
+    await a.server.redis.data.sAdd(createKeys(a.prefix).suspendedUsers, username.toLowerCase());
+    await expect(connect(b.url, cookie)).rejects.toThrow('suspended');
   });
 
   it('leaves other users alone', async () => {
