@@ -14,6 +14,7 @@ import {
   type Message,
 } from '../protocol.js';
 import type { RateLimits } from '../rate-limits.js';
+import type { Access } from '../store/members.js';
 import { mentionCandidates, type MessageChangeStore } from '../store/message-changes.js';
 import type { MessageStore } from '../store/messages.js';
 import type { ModerationStore } from '../store/moderation.js';
@@ -31,6 +32,8 @@ export interface MessageChangeDeps {
   io: ChatServer;
   config: Pick<Readonly<Config>, 'adminUsers' | 'editWindowMs'>;
   rooms: RoomStore;
+  /** Who may read a private room or DM (its members): every change and marker is checked here. */
+  access: Access;
   messages: MessageStore;
   changes: MessageChangeStore;
   moderation: ModerationStore;
@@ -80,6 +83,16 @@ export function createMessageChangeListeners(
   }
 
   /**
+   * The stored name of a room `user` may read: `room_not_found`, or `not_member` for a private room
+   * or DM of others (an operator may delete messages anywhere: `operatorToo`).
+   */
+  async function readableRoom(asked: string, user: string, operatorToo = false): Promise<string> {
+    const room = await existingRoom(asked);
+    if (!(operatorToo && isOperator(config, user))) await deps.access.check(room, user);
+    return room;
+  }
+
+  /**
    * The sender's edits and deletions are allowed for messages stamped at or after this instant
    * (EDIT_WINDOW_MS = 0: never, so the cutoff lies beyond any timestamp).
    */
@@ -97,7 +110,7 @@ export function createMessageChangeListeners(
       const { room: asked, seq, text } = parse(editMessageSchema, raw);
       const { user } = socket.data;
       await limits.consume('message', user);
-      const room = await existingRoom(asked);
+      const room = await readableRoom(asked, user);
       const { message, changed } = await changes.change(room, seq, user, { mode: 'edit', text }, cutoff());
       if (changed) {
         deps.log.info({ room, seq, user }, 'message edited');
@@ -116,7 +129,7 @@ export function createMessageChangeListeners(
       const { room: asked, seq } = parse(deleteMessageSchema, raw);
       const { user } = socket.data;
       await limits.consume('message', user);
-      const room = await existingRoom(asked);
+      const room = await readableRoom(asked, user, true);
       const [record] = await rooms.byNames([room]);
       const privileged = isOperator(config, user) || record?.createdBy.toLowerCase() === user.toLowerCase();
       const { message, changed } = await changes.change(
@@ -138,7 +151,7 @@ export function createMessageChangeListeners(
     async 'mark-read'(socket, [raw]) {
       const { room: asked, seq } = parse(markReadSchema, raw);
       const { user } = socket.data;
-      const room = await existingRoom(asked);
+      const room = await readableRoom(asked, user);
       const latest = (await deps.messages.latestSeqs([room])).get(room) ?? 0;
       const { readSeq, moved } = await changes.markRead(user, room, Math.min(seq, latest));
       if (moved) socket.to(userSocketRoom(user)).emit('read-marker', { room, readSeq });
@@ -150,8 +163,9 @@ export function createMessageChangeListeners(
       const query = parse(unreadQuerySchema, raw);
       const { user } = socket.data;
       const names = query?.rooms ? [...new Set(query.rooms)] : await changes.ownRooms(user);
-      const existing = (await rooms.byNames(names)).map((r) => r.name);
-      return { rooms: await changes.unread(user, existing) };
+      // Private rooms and DMs of others are left out, as if missing (like room-stats).
+      const readable = await deps.access.readable(names, user);
+      return { rooms: await changes.unread(user, readable) };
     },
 
     /**

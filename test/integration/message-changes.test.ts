@@ -347,3 +347,43 @@ describe('in a DM', () => {
     });
   });
 });
+
+describe('in a private room', () => {
+  it('refuses edits, deletions and read markers of non-members with not_member and leaves the room out of their unread; an operator still deletes', async () => {
+    const owner = await user(a);
+    const member = await user(b);
+    const outsider = await user(b);
+    const room = roomName('Private edits');
+    expect(await emitAck(owner.socket, 'create-room', { name: room, visibility: 'private' })).toMatchObject({
+      success: true,
+    });
+    expect((await emitAck(owner.socket, 'invite', { room, user: member.username })).success).toBe(true);
+    for (const u of [owner, member]) expect((await emitAck(u.socket, 'join-room', room)).success).toBe(true);
+    const mine = await send(member, 'members only, @' + outsider.username);
+    const notMember = { success: false, code: 'not_member' };
+    expect(await emitAck(outsider.socket, 'edit-message', { room, seq: mine.seq, text: 'x' })).toMatchObject(
+      notMember,
+    );
+    expect(await emitAck(outsider.socket, 'delete-message', { room, seq: mine.seq })).toMatchObject(
+      notMember,
+    );
+    expect(await emitAck(outsider.socket, 'mark-read', { room, seq: mine.seq })).toMatchObject(notMember);
+    expect(await emitAck(outsider.socket, 'unread', { rooms: [room] })).toEqual({ success: true, rooms: [] });
+    // Members are not affected.
+    expect(await emitAck(member.socket, 'mark-read', { room, seq: mine.seq })).toMatchObject({
+      success: true,
+    });
+    // A removed member is an outsider from then on.
+    expect((await emitAck(owner.socket, 'remove-member', { room, user: member.username })).success).toBe(
+      true,
+    );
+    expect(await emitAck(member.socket, 'edit-message', { room, seq: mine.seq, text: 'y' })).toMatchObject(
+      notMember,
+    );
+    const op = await operator(b);
+    expect(await emitAck(op.socket, 'delete-message', { room, seq: mine.seq })).toMatchObject({
+      success: true,
+      message: { seq: mine.seq, deleted: true },
+    });
+  });
+});
