@@ -179,7 +179,10 @@ export class ChatApp {
     });
     this.unread = new UnreadTracker();
     this.readMarker = new ReadMarker(
-      (room, seq) => this.request('mark-read', { room, seq }),
+      (room, seq) => {
+        this.unread.noteSent(room, seq);
+        return this.request('mark-read', { room, seq });
+      },
       () => {}, // the badge of the room being read shows 0 already; other tabs get `read-marker`
     );
     this.presence = new Presence({

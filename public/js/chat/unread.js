@@ -17,6 +17,18 @@ export class UnreadTracker {
   #latest = new Map();
   /** @type {Map<string, number>} */
   #mentions = new Map();
+  /** The highest seq this tab asked `mark-read` for, per room: an answer that overtook it is older. */
+  /** @type {Map<string, number>} */
+  #sent = new Map();
+
+  /**
+   * This tab is moving the room's marker to `seq` (an `unread` answer may still show the old one).
+   * @param {string} room
+   * @param {number} seq
+   */
+  noteSent(room, seq) {
+    this.#sent.set(room, Math.max(this.#sent.get(room) ?? 0, seq));
+  }
 
   /**
    * A room that appeared while we were online: everything in it is new to us.
@@ -47,9 +59,11 @@ export class UnreadTracker {
     const readSeq = Number(entry.readSeq);
     const latestSeq = Number(entry.latestSeq);
     if (typeof room !== 'string' || !Number.isFinite(readSeq) || !Number.isFinite(latestSeq)) return;
-    this.#lastRead.set(room, readSeq);
+    const sent = this.#sent.get(room) ?? 0;
+    this.#lastRead.set(room, Math.max(readSeq, Math.min(sent, latestSeq)));
     this.#latest.set(room, Math.max(this.#latest.get(room) ?? 0, latestSeq));
-    this.#mentions.set(room, Math.max(0, Number(entry.mentions) || 0));
+    // Mentions above a marker this tab just moved are not counted there yet: none shown then.
+    this.#mentions.set(room, sent > readSeq ? 0 : Math.max(0, Number(entry.mentions) || 0));
   }
 
   /**
