@@ -149,6 +149,8 @@ describe('private conversations in the browser, two people on different instance
     const tombstone = after.find((m) => m.text === 'message deleted');
     expect(tombstone?.classes).toContain('deleted');
     expect(tombstone?.seq).toBe(before.find((m) => m.text === 'Wrong chat, sorry')?.seq);
+    await alice.page.locator('#chat-box .message-container[data-seq]').last().hover();
+    await screenshot(alice.page, 'edit-delete');
 
     // A reload shows the final state from history.
     await bob.page.reload();
@@ -289,6 +291,7 @@ describe('private conversations in the browser, two people on different instance
       'the divider between what bob had read and the new messages',
     );
     expect(await bob.page.getAttribute('#chat-box .new-divider', 'role')).toBe('separator');
+    await screenshot(bob.page, 'unread-divider');
     expect(await badges(bob.page, '#dm-list', 'alice')).toMatchObject({ unread: '', mentions: '' });
 
     // Read on the server: another reload shows no badge and no divider.
