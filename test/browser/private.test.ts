@@ -127,9 +127,18 @@ describe('private conversations in the browser, two people on different instance
     // Bob may not change Alice's messages: no buttons on them.
     expect(await messageNode(bob.page, 'See you at 9').locator('.message-action').count()).toBe(0);
 
-    // Edit with the keyboard: Edit, new text, Enter.
-    await messageNode(alice.page, 'See you at 9').locator('.edit-button').click();
+    // Edit with the keyboard: Edit opens a field with the text, Escape gives up (focus back on Edit),
+    // then Edit again, new text, Enter.
+    const editButton = messageNode(alice.page, 'See you at 9').locator('.edit-button');
+    await editButton.focus();
+    await alice.page.keyboard.press('Enter');
     const editor = alice.page.locator('#chat-box .edit-input');
+    expect(await editor.inputValue()).toBe('See you at 9');
+    expect(await editor.evaluate((node) => node === document.activeElement)).toBe(true);
+    await editor.press('Escape');
+    expect(await editor.count()).toBe(0);
+    expect(await editButton.evaluate((node) => node === document.activeElement)).toBe(true);
+    await alice.page.keyboard.press('Enter');
     await editor.fill('See you at 10');
     await editor.press('Enter');
     await waitForMessage(bob.page, 'alice', 'See you at 10');
