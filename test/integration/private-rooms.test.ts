@@ -9,9 +9,11 @@ import {
   type TypingNotice,
 } from '../../src/protocol.js';
 import { createKeys } from '../../src/redis/keys.js';
+import { createMessageStore } from '../../src/store/messages.js';
 import {
   connect,
   emitAck,
+  eventually,
   getJson,
   nextEvent,
   record,
@@ -229,6 +231,29 @@ describe('private rooms: a non-member is refused on every path', () => {
   });
 });
 
+describe('the append script checks the members itself', () => {
+  it('refuses a non-member in the same step that stores (a socket the adapter did not reach yet)', async () => {
+    const owner = await user(a);
+    const member = await user(a);
+    const name = await privateRoom(owner, member);
+    const store = createMessageStore(a.server.redis.data, createKeys(a.prefix), {
+      historySize: 10,
+      historyOnJoin: 5,
+      dedupeWindowS: 60,
+    });
+    expect((await store.append(name, member.username, 'in', undefined, true)).message.seq).toBe(1);
+    expect(await emitAck(owner.socket, 'remove-member', { room: name, user: member.username })).toMatchObject(
+      {
+        success: true,
+      },
+    );
+    await expect(store.append(name, member.username, 'out', 'c1', true)).rejects.toMatchObject({
+      code: 'not_member',
+    });
+    expect((await store.page(name, undefined, 10)).messages.map((m) => m.text)).toEqual(['in']);
+  });
+});
+
 describe('invite and removal across instances', () => {
   it('an invite reaches the member on the other instance (room-added) and its list after a reload', async () => {
     const owner = await user(a);
@@ -289,6 +314,11 @@ describe('invite and removal across instances', () => {
     });
     const http = await getJson(`${a.url}/api/rooms/${encodeURIComponent(name)}/messages`, removed.cookie);
     expect(http.body).toMatchObject({ code: 'not_member' });
+    // Instance b took the removed socket out of the room's presence too: two people are in it.
+    await eventually(async () => {
+      const stats = await emitAck(owner.socket, 'room-stats', { rooms: [name] });
+      return (stats.rooms as { members: number }[])[0]?.members === 2;
+    }, 'the room counts the owner and the remaining member only');
     const again = await open(a, removed.username, removed.cookie);
     expect(again.home.mine.map((r) => r.name)).not.toContain(name);
   });
