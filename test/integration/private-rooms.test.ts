@@ -389,6 +389,32 @@ describe('invite and removal across instances', () => {
   });
 });
 
+describe('a removal whose adapter messages were lost', () => {
+  it('is applied by the periodic re-check of the members (SEQ_NOTICE_MS)', async () => {
+    const app = await startApp({ name: 'private-recheck', prefix: a.prefix, env: { SEQ_NOTICE_MS: '500' } });
+    try {
+      const owner = await user(a);
+      const { username, cookie } = await signUp(app.url);
+      const member = await open(app, username, cookie);
+      const name = await privateRoom(owner, member);
+      for (const u of [owner, member])
+        expect((await emitAck(u.socket, 'join-room', name)).success).toBe(true);
+      // The member set changes in Redis without any broadcast: as if pub/sub dropped them.
+      await a.server.redis.data.zRem(createKeys(a.prefix).roomMembers(name), username.toLowerCase());
+      const started = Date.now();
+      await nextEvent<{ room: string }>(member.socket, 'room-removed', (r) => r.room === name, 3000);
+      expect(Date.now() - started).toBeLessThan(1500);
+      const got = record<Message>(member.socket, 'chat-message');
+      await emitAck(owner.socket, 'message', { text: 'after the re-check' });
+      await flush(member.socket);
+      expect(await emitAck(member.socket, 'message', { text: 'me?' })).toMatchObject({ code: 'not_member' });
+      expect(got).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('direct messages', () => {
   it('are idempotent, reach the other person online on another instance, and nobody else', async () => {
     const alice = await user(a);
