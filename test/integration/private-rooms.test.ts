@@ -88,13 +88,17 @@ describe('private rooms: a non-member is refused on every path', () => {
   it('is never listed: not in room-created, list-rooms, GET /api/rooms, room-stats of the newest', async () => {
     const owner = await user(a);
     const watcher = await user(b);
+    const legacy = await connect(b.url, watcher.cookie);
+    sockets.push(legacy);
     const created = record<Room>(watcher.socket, 'room-created');
     const name = await privateRoom(owner);
     const publicName = roomName('Open');
     const announced = nextEvent<Room>(watcher.socket, 'room-created', (r) => r.name === publicName);
+    const newest = nextEvent<Room[]>(legacy, 'update-rooms', (rs) => rs.some((r) => r.name === publicName));
     await emitAck(owner.socket, 'create-room', publicName);
     await announced;
     expect(created.map((r) => r.name)).not.toContain(name);
+    expect((await newest).map((r) => r.name)).not.toContain(name);
     const page = await emitAck(watcher.socket, 'list-rooms', { q: name });
     expect(page).toMatchObject({ success: true, rooms: [] });
     const http = await getJson(`${a.url}/api/rooms?q=${encodeURIComponent(name)}`, watcher.cookie);
