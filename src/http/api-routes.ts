@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { AppError } from '../errors.js';
 import type { MessageStore } from '../store/messages.js';
-import type { PresenceStore } from '../store/presence.js';
 import type { Access } from '../store/members.js';
+import type { PresenceStore } from '../store/presence.js';
 import type { RoomStore } from '../store/rooms.js';
 import { chatRoomRefSchema, historyQuerySchema, parse, roomQuerySchema } from '../protocol.js';
 import { requireToken, requireUser, route } from './async.js';

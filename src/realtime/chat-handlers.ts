@@ -4,9 +4,8 @@ import type { Metrics } from '../metrics.js';
 import type { RateLimits } from '../rate-limits.js';
 import type { MessageStore } from '../store/messages.js';
 import type { PresenceStore } from '../store/presence.js';
-import type { RoomStore } from '../store/rooms.js';
 import type { Access, MemberStore } from '../store/members.js';
-import { isPublic } from '../store/rooms.js';
+import { isPublic, type RoomStore } from '../store/rooms.js';
 import type { MessageChangeStore } from '../store/message-changes.js';
 import type { UserStore } from '../store/users.js';
 import {

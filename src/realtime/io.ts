@@ -126,11 +126,17 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   // reports ready) and every SEQ_NOTICE_MS, members learn each room's latest seq (seq-notices.ts).
   const notices = new SeqNotices(io, deps.messages, log.child({ mod: 'seq-notices' }), config.seqNoticeMs);
   notices.start();
-  const onResubscribed = () => void notices.notifyAll('resubscribed');
-  redis.sub.on('ready', onResubscribed);
   const chatDeps: ChatDeps = { ...deps, io, sync, directory };
   const membership = createMembership(chatDeps);
   io.on('membership-changed', membership.onRemoteChange);
+  // A removal lost with pub/sub is applied by a re-check of the members (membership-handlers.ts).
+  const recheckTimer = setInterval(() => void membership.recheck(), config.seqNoticeMs);
+  recheckTimer.unref();
+  const onResubscribed = () => {
+    void notices.notifyAll('resubscribed');
+    void membership.recheck();
+  };
+  redis.sub.on('ready', onResubscribed);
   const chatListeners = createChatListeners(chatDeps, membership);
   // Issue 14: edit/delete, read markers, suspension.
   chatListeners.push(...createMessageChangeListeners({ ...deps, io, log: log.child({ mod: 'changes' }) }));
@@ -328,6 +334,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
         sync.stop();
         notices.stop();
         redis.sub.off('ready', onResubscribed);
+        clearInterval(recheckTimer);
         clearInterval(sweepTimer);
         void io.close(() => resolve());
       });

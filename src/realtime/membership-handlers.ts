@@ -74,17 +74,20 @@ export function createMembership(deps: MembershipDeps) {
    * Takes this instance's sockets out of `room`: those of `user`, or every socket in it when `user`
    * is null (deleted). Leaves at once; the room and presence are cleared in each socket's queue.
    */
-  function dropLocal(room: string, user: string | null): void {
+  function dropLocal(room: string, user: string | null): number {
     const nsp = io.of('/');
     const candidates =
       user === null
         ? [...nsp.sockets.values()]
         : [...(nsp.adapter.rooms.get(userSocketRoom(user)) ?? [])].map((id) => nsp.sockets.get(id));
+    let dropped = 0;
     for (const socket of candidates) {
       if (!socket || socket.data.room !== room) continue;
       void socket.leave(socketRoom(room));
       enqueue(socket, () => clearRoom(socket, room));
+      dropped++;
     }
+    return dropped;
   }
 
   async function clearRoom(socket: ChatSocket, room: string): Promise<void> {
@@ -107,6 +110,36 @@ export function createMembership(deps: MembershipDeps) {
     io.in(userSocketRoom(user)).socketsLeave(socketRoom(room));
     io.serverSideEmit('membership-changed', { room, user });
     dropLocal(room, user);
+  }
+
+  /**
+   * Pub/sub is at-most-once: a removal published while this instance's subscriber was down never
+   * arrived. Every socket here in a private room or DM is checked against the members in Redis (one
+   * ZSCORE per room and user, sent together); a socket whose user is no longer a member is told
+   * `room-removed` and taken out as a removal would. Run after a re-subscribe and every
+   * SEQ_NOTICE_MS (io.ts). Resolves to the sockets taken out; never rejects.
+   */
+  async function recheck(): Promise<number> {
+    const pairs = new Map<string, { room: string; user: string }>();
+    for (const socket of io.of('/').sockets.values()) {
+      const { room, user, restricted } = socket.data;
+      if (room && restricted) pairs.set(`${room}|${user.toLowerCase()}`, { room, user });
+    }
+    let dropped = 0;
+    try {
+      const checks = await Promise.all(
+        [...pairs.values()].map(async (p) => ({ ...p, ok: await members.isMember(p.room, p.user) })),
+      );
+      for (const { room, user, ok } of checks) {
+        if (ok) continue;
+        io.local.to(userSocketRoom(user)).emit('room-removed', { room });
+        dropped += dropLocal(room, user);
+      }
+      if (dropped > 0) log.info({ sockets: dropped }, 'sockets of removed members taken out on re-check');
+    } catch (err) {
+      log.warn({ err: String(err) }, 'membership re-check failed; retrying on the next tick');
+    }
+    return dropped;
   }
 
   /** Another instance removed a member or deleted a room. */
@@ -228,6 +261,7 @@ export function createMembership(deps: MembershipDeps) {
   return {
     handlers,
     onRemoteChange,
+    recheck,
 
     /** A private room: listed nowhere, its owner its first member, announced to the owner's other sockets only. */
     async createPrivate(socket: ChatSocket, name: string): Promise<Room> {

@@ -9,9 +9,11 @@ import {
   type TypingNotice,
 } from '../../src/protocol.js';
 import { createKeys } from '../../src/redis/keys.js';
+import { createMessageStore } from '../../src/store/messages.js';
 import {
   connect,
   emitAck,
+  eventually,
   getJson,
   nextEvent,
   record,
@@ -86,13 +88,17 @@ describe('private rooms: a non-member is refused on every path', () => {
   it('is never listed: not in room-created, list-rooms, GET /api/rooms, room-stats of the newest', async () => {
     const owner = await user(a);
     const watcher = await user(b);
+    const legacy = await connect(b.url, watcher.cookie);
+    sockets.push(legacy);
     const created = record<Room>(watcher.socket, 'room-created');
     const name = await privateRoom(owner);
     const publicName = roomName('Open');
     const announced = nextEvent<Room>(watcher.socket, 'room-created', (r) => r.name === publicName);
+    const newest = nextEvent<Room[]>(legacy, 'update-rooms', (rs) => rs.some((r) => r.name === publicName));
     await emitAck(owner.socket, 'create-room', publicName);
     await announced;
     expect(created.map((r) => r.name)).not.toContain(name);
+    expect((await newest).map((r) => r.name)).not.toContain(name);
     const page = await emitAck(watcher.socket, 'list-rooms', { q: name });
     expect(page).toMatchObject({ success: true, rooms: [] });
     const http = await getJson(`${a.url}/api/rooms?q=${encodeURIComponent(name)}`, watcher.cookie);
@@ -229,6 +235,29 @@ describe('private rooms: a non-member is refused on every path', () => {
   });
 });
 
+describe('the append script checks the members itself', () => {
+  it('refuses a non-member in the same step that stores (a socket the adapter did not reach yet)', async () => {
+    const owner = await user(a);
+    const member = await user(a);
+    const name = await privateRoom(owner, member);
+    const store = createMessageStore(a.server.redis.data, createKeys(a.prefix), {
+      historySize: 10,
+      historyOnJoin: 5,
+      dedupeWindowS: 60,
+    });
+    expect((await store.append(name, member.username, 'in', undefined, true)).message.seq).toBe(1);
+    expect(await emitAck(owner.socket, 'remove-member', { room: name, user: member.username })).toMatchObject(
+      {
+        success: true,
+      },
+    );
+    await expect(store.append(name, member.username, 'out', 'c1', true)).rejects.toMatchObject({
+      code: 'not_member',
+    });
+    expect((await store.page(name, undefined, 10)).messages.map((m) => m.text)).toEqual(['in']);
+  });
+});
+
 describe('invite and removal across instances', () => {
   it('an invite reaches the member on the other instance (room-added) and its list after a reload', async () => {
     const owner = await user(a);
@@ -289,6 +318,11 @@ describe('invite and removal across instances', () => {
     });
     const http = await getJson(`${a.url}/api/rooms/${encodeURIComponent(name)}/messages`, removed.cookie);
     expect(http.body).toMatchObject({ code: 'not_member' });
+    // Instance b took the removed socket out of the room's presence too: two people are in it.
+    await eventually(async () => {
+      const stats = await emitAck(owner.socket, 'room-stats', { rooms: [name] });
+      return (stats.rooms as { members: number }[])[0]?.members === 2;
+    }, 'the room counts the owner and the remaining member only');
     const again = await open(a, removed.username, removed.cookie);
     expect(again.home.mine.map((r) => r.name)).not.toContain(name);
   });
@@ -353,6 +387,32 @@ describe('invite and removal across instances', () => {
       expect(await emitAck(operator.socket, 'delete-room', { room: dmRoom })).toMatchObject({
         success: true,
       });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('a removal whose adapter messages were lost', () => {
+  it('is applied by the periodic re-check of the members (SEQ_NOTICE_MS)', async () => {
+    const app = await startApp({ name: 'private-recheck', prefix: a.prefix, env: { SEQ_NOTICE_MS: '500' } });
+    try {
+      const owner = await user(a);
+      const { username, cookie } = await signUp(app.url);
+      const member = await open(app, username, cookie);
+      const name = await privateRoom(owner, member);
+      for (const u of [owner, member])
+        expect((await emitAck(u.socket, 'join-room', name)).success).toBe(true);
+      // The member set changes in Redis without any broadcast: as if pub/sub dropped them.
+      await a.server.redis.data.zRem(createKeys(a.prefix).roomMembers(name), username.toLowerCase());
+      const started = Date.now();
+      await nextEvent<{ room: string }>(member.socket, 'room-removed', (r) => r.room === name, 3000);
+      expect(Date.now() - started).toBeLessThan(1500);
+      const got = record<Message>(member.socket, 'chat-message');
+      await emitAck(owner.socket, 'message', { text: 'after the re-check' });
+      await flush(member.socket);
+      expect(await emitAck(member.socket, 'message', { text: 'me?' })).toMatchObject({ code: 'not_member' });
+      expect(got).toEqual([]);
     } finally {
       await app.close();
     }
