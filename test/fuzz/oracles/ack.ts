@@ -34,6 +34,7 @@ const EXPECTED: Record<Exclude<ClientEventName, 'typing'>, readonly ErrorCode[]>
   'edit-message': [
     'invalid_payload',
     'room_not_found',
+    'not_member',
     'not_found',
     'forbidden',
     'edit_window_passed',
@@ -42,12 +43,13 @@ const EXPECTED: Record<Exclude<ClientEventName, 'typing'>, readonly ErrorCode[]>
   'delete-message': [
     'invalid_payload',
     'room_not_found',
+    'not_member',
     'not_found',
     'forbidden',
     'edit_window_passed',
     'rate_limited',
   ],
-  'mark-read': ['invalid_payload', 'room_not_found', 'rate_limited'],
+  'mark-read': ['invalid_payload', 'room_not_found', 'not_member', 'rate_limited'],
   unread: ['invalid_payload', 'rate_limited'],
   'suspend-user': ['invalid_payload', 'forbidden', 'not_found', 'rate_limited'],
 };
