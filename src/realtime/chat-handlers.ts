@@ -35,7 +35,7 @@ export interface ChatDeps {
   log: Logger;
   /** Issue 14: mentions of a message (`@name`) are recorded per room per mentioned user. */
   changes: MessageChangeStore;
-  users: UserStore;
+  users: Pick<UserStore, 'get'>;
 }
 
 /** A user's `typing: true` is forwarded at most this often per socket. */

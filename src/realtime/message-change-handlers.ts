@@ -47,7 +47,7 @@ export interface MessageChangeDeps {
   messages: MessageStore;
   changes: MessageChangeStore;
   moderation: ModerationStore;
-  users: UserStore;
+  users: Pick<UserStore, 'get'>;
   access?: RoomAccess;
   limits: RateLimits;
   metrics: Metrics;
