@@ -13,7 +13,7 @@ const STATUS = {
   unavailable: 503,
   payload_too_large: 413,
   internal: 500,
-  // Issue 14 (private conversations, the life of a message): the same four on every branch, in this order.
+  // Issue 14 (private conversations, edits, moderation): docs/protocol.md.
   not_member: 403,
   edit_window_passed: 403,
   suspended: 403,

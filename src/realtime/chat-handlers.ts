@@ -41,7 +41,7 @@ export interface ChatDeps {
   adminUsers: ReadonlySet<string>;
   /** Issue 14: mentions of a message (`@name`) are recorded per room per mentioned user. */
   changes: MessageChangeStore;
-  users: UserStore;
+  users: Pick<UserStore, 'get'>;
 }
 
 /** A user's `typing: true` is forwarded at most this often per socket. */

@@ -12,9 +12,9 @@ import {
   type AckEventName,
   type AckResult,
   type Message,
+  type Room,
 } from '../protocol.js';
 import type { RateLimits } from '../rate-limits.js';
-import type { Access } from '../store/members.js';
 import { mentionCandidates, type MessageChangeStore } from '../store/message-changes.js';
 import type { MessageStore } from '../store/messages.js';
 import type { ModerationStore } from '../store/moderation.js';
@@ -28,16 +28,27 @@ import { listener } from './socket-tasks.js';
  * told to the room as `message-updated` / `message-deleted` on every instance), `mark-read` and
  * `unread` (read markers and mentions per user), `suspend-user` (operators). docs/protocol.md.
  */
+/**
+ * Who may read a room: the private-rooms work's `Access` (members only in private rooms and DMs,
+ * `not_member` else) fits this shape and, being in the realtime deps, reaches these handlers by
+ * itself. Without it every existing room is readable.
+ */
+export interface RoomAccess {
+  /** The room's record when `user` may read it; `room_not_found` / `not_member` else. */
+  check(name: string, user: string): Promise<Room>;
+  /** The names among `names` that exist and `user` may read, in order. */
+  readable(names: readonly string[], user: string): Promise<string[]>;
+}
+
 export interface MessageChangeDeps {
   io: ChatServer;
   config: Pick<Readonly<Config>, 'adminUsers' | 'editWindowMs'>;
   rooms: RoomStore;
-  /** Who may read a private room or DM (its members): every change and marker is checked here. */
-  access: Access;
   messages: MessageStore;
   changes: MessageChangeStore;
   moderation: ModerationStore;
-  users: UserStore;
+  users: Pick<UserStore, 'get'>;
+  access?: RoomAccess;
   limits: RateLimits;
   metrics: Metrics;
   log: Logger;
@@ -75,21 +86,20 @@ export function createMessageChangeListeners(
 ): [event: string, fn: (...args: unknown[]) => void][] {
   const { io, config, rooms, changes, moderation, limits } = deps;
 
-  /** The stored name of an existing room a user names; `room_not_found` otherwise. */
-  async function existingRoom(asked: string): Promise<string> {
-    const room = await rooms.resolve(asked);
-    if (!room) throw new AppError('room_not_found', `No room named "${asked}".`);
-    return room;
-  }
-
   /**
-   * The stored name of a room `user` may read: `room_not_found`, or `not_member` for a private room
-   * or DM of others (an operator may delete messages anywhere: `operatorToo`).
+   * The record of the room a user names (by identity, like `join-room`) when they may read it:
+   * `room_not_found` when there is none, `not_member` from `access` for a private room.
    */
-  async function readableRoom(asked: string, user: string, operatorToo = false): Promise<string> {
-    const room = await existingRoom(asked);
-    if (!(operatorToo && isOperator(config, user))) await deps.access.check(room, user);
-    return room;
+  async function readableRoom(asked: string, user: string): Promise<Room> {
+    const name = await rooms.resolve(asked);
+    const record =
+      name === undefined
+        ? undefined
+        : deps.access
+          ? await deps.access.check(name, user)
+          : (await rooms.byNames([name]))[0];
+    if (!record) throw new AppError('room_not_found', `No room named "${asked}".`);
+    return record;
   }
 
   /**
@@ -103,14 +113,14 @@ export function createMessageChangeListeners(
     /**
      * The sender edits their message within EDIT_WINDOW_MS. The final state goes to the room as
      * `message-updated`, again on a retry (a retry after a crash between store and broadcast still
-     * tells the room; clients replace by seq). Codes: room_not_found, not_found, forbidden,
-     * edit_window_passed, rate_limited (the `message` limiter).
+     * tells the room; clients replace by seq). Codes: room_not_found, not_member, not_found,
+     * forbidden, edit_window_passed, rate_limited (the `message` limiter).
      */
     async 'edit-message'(socket, [raw]) {
       const { room: asked, seq, text } = parse(editMessageSchema, raw);
       const { user } = socket.data;
       await limits.consume('message', user);
-      const room = await readableRoom(asked, user);
+      const { name: room } = await readableRoom(asked, user);
       const { message, changed } = await changes.change(room, seq, user, { mode: 'edit', text }, cutoff());
       if (changed) {
         deps.log.info({ room, seq, user }, 'message edited');
@@ -123,15 +133,15 @@ export function createMessageChangeListeners(
     /**
      * The sender (within EDIT_WINDOW_MS), the room's owner (Room.createdBy) or an operator deletes a
      * message: it becomes a tombstone, told to the room as `message-deleted` (again on a retry).
-     * Codes: room_not_found, not_found, forbidden, edit_window_passed, rate_limited.
+     * Codes: room_not_found, not_member, not_found, forbidden, edit_window_passed, rate_limited.
      */
     async 'delete-message'(socket, [raw]) {
       const { room: asked, seq } = parse(deleteMessageSchema, raw);
       const { user } = socket.data;
       await limits.consume('message', user);
-      const room = await readableRoom(asked, user, true);
-      const [record] = await rooms.byNames([room]);
-      const privileged = isOperator(config, user) || record?.createdBy.toLowerCase() === user.toLowerCase();
+      const record = await readableRoom(asked, user);
+      const room = record.name;
+      const privileged = isOperator(config, user) || record.createdBy.toLowerCase() === user.toLowerCase();
       const { message, changed } = await changes.change(
         room,
         seq,
@@ -151,20 +161,21 @@ export function createMessageChangeListeners(
     async 'mark-read'(socket, [raw]) {
       const { room: asked, seq } = parse(markReadSchema, raw);
       const { user } = socket.data;
-      const room = await readableRoom(asked, user);
+      const { name: room } = await readableRoom(asked, user);
       const latest = (await deps.messages.latestSeqs([room])).get(room) ?? 0;
       const { readSeq, moved } = await changes.markRead(user, room, Math.min(seq, latest));
       if (moved) socket.to(userSocketRoom(user)).emit('read-marker', { room, readSeq });
       return { room, readSeq };
     },
 
-    /** Unread counts and mentions of the rooms asked (existing ones) or of the user's own rooms. */
+    /** Unread counts and mentions of the rooms asked or of the user's own rooms (those they may read). */
     async unread(socket, [raw]) {
       const query = parse(unreadQuerySchema, raw);
       const { user } = socket.data;
       const names = query?.rooms ? [...new Set(query.rooms)] : await changes.ownRooms(user);
-      // Private rooms and DMs of others are left out, as if missing (like room-stats).
-      const readable = await deps.access.readable(names, user);
+      const readable = deps.access
+        ? await deps.access.readable(names, user)
+        : (await rooms.byNames(names)).map((r) => r.name);
       return { rooms: await changes.unread(user, readable) };
     },
 
