@@ -90,7 +90,11 @@ export class RoomList {
     const next = new Map();
     for (const room of rooms) {
       if (typeof room?.name !== 'string' || next.has(room.name)) continue;
-      next.set(room.name, this.#items.get(room.name) ?? createItem(room, this.label(room)));
+      const known = this.#items.get(room.name);
+      // A stub (a room joined before its record arrived) gives way to the record.
+      const same =
+        known && known.room.createdBy === room.createdBy && known.room.visibility === room.visibility;
+      next.set(room.name, same ? known : createItem(room, this.label(room)));
     }
     this.#items = next;
     this.list.replaceChildren(...[...next.values()].map((item) => item.item));
@@ -293,7 +297,7 @@ export class RoomsSidebar {
   added(room) {
     if (typeof room?.name !== 'string') return false;
     const list = isDm(room) ? this.dms : this.mine;
-    if (list.names()[0] === room.name) return false;
+    if (list.names()[0] === room.name && (list.get(room.name)?.createdBy || !room.createdBy)) return false;
     const known = list.get(room.name) ?? this.directory.get(room.name);
     const isNew = !list.has(room.name);
     list.remove(room.name);
