@@ -361,6 +361,22 @@ describe('private conversations in the browser, two people on different instance
     );
     await Promise.all([carol.page.waitForURL('**/chat.html'), carol.page.click('#login-submit')]);
     await waitConnected(carol.page);
+    // Back in, she starts a DM by typing a name: an unknown one is explained, a known one opens.
+    await carol.page.fill('#dm-input', 'nobody_like_this');
+    await carol.page.press('#dm-input', 'Enter');
+    await until(
+      () => carol.page.textContent('#dm-error'),
+      (t) => t === 'There is no user called “nobody_like_this”.',
+      'an unknown name explained',
+    );
+    await carol.page.fill('#dm-input', 'OPAL');
+    await carol.page.press('#dm-input', 'Enter');
+    await waitJoined(carol.page, 'opal');
+    await until(
+      () => listed(opal.page, '#dm-list'),
+      (names) => names.join() === 'carol',
+      'the DM in opal’s sidebar',
+    );
     // The refused sign-in answered 403 on purpose.
     expect(
       unexpectedProblems(carol.problems, [
