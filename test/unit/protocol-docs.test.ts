@@ -25,6 +25,8 @@ import {
   typingNoticeSchema,
   USERNAME_MAX_LENGTH,
   USERNAME_MIN_LENGTH,
+  WHO_CURSOR_MAX,
+  WHO_PAGE_MAX,
   type AckEventName,
 } from '../../src/protocol.js';
 
@@ -143,5 +145,8 @@ describe('docs/protocol.md matches src/protocol.ts', () => {
     expect(doc).toContain(`\`MY_ROOMS_MAX\` = ${MY_ROOMS_MAX}`);
     expect(doc).toContain(`\`limit\` is 1–${ROOM_PAGE_MAX} (default ${ROOM_PAGE_DEFAULT})`);
     expect(doc).toContain(`(at most ${ROOM_STATS_MAX})`);
+    expect(doc).toContain(`first page of at most ${WHO_PAGE_MAX} names (\`WHO_PAGE_MAX\`)`);
+    expect(doc).toContain(`\`limit\` 1–${WHO_PAGE_MAX}, default ${WHO_PAGE_MAX}`);
+    expect(doc).toContain(`at most ${WHO_CURSOR_MAX} characters`);
   });
 });
