@@ -44,8 +44,15 @@ export function createKeys(prefix: string) {
   const bucket = (b: number) => `${prefix}presence:{${PRESENCE_TAGS[b] ?? PRESENCE_TAGS[0]}}`;
   return {
     prefix,
-    /** Hash: lower-cased username → user record JSON. */
+    /**
+     * Hash: lower-cased username → user record JSON. The original layout, one key on one slot: read
+     * only to migrate its records to `user` keys (store/users.ts), never written.
+     */
     users: `${prefix}users`,
+    /** String: one user's record JSON, keyed by the name's identity (text-rules.ts `nameIdentity`). */
+    user: (identity: string) => `${prefix}user:{${identity}}`,
+    /** String: how many records of the `users` hash were migrated to `user` keys (skip when unchanged). */
+    usersMigrated: `${prefix}users:migrated`,
     /** Hash: room name → room JSON; created with HSETNX. */
     rooms: `${prefix}rooms`,
     /**

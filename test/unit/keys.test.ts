@@ -15,6 +15,8 @@ describe('keys', () => {
   it('puts every key under the prefix', () => {
     const all = [
       k.users,
+      k.user('alice'),
+      k.usersMigrated,
       k.rooms,
       k.roomIdentities,
       k.roomDirectory,
@@ -62,6 +64,7 @@ describe('keys', () => {
   it("keeps a user's rooms under one key whatever the case of the name", () => {
     expect(k.userRooms('Alice')).toBe(k.userRooms('alice'));
     expect(hashTag(k.userRooms('Alice'))).toBe('alice');
+    expect(hashTag(k.user('alice'))).toBe('alice');
   });
 
   it("keeps each presence bucket's keys on one slot, rooms and users in their bucket", () => {
