@@ -18,6 +18,7 @@ import {
   messageSchema,
   roomNameSchema,
   usernameSchema,
+  whoQuerySchema,
 } from '../../src/protocol.js';
 import { nameIdentity } from '../../src/text-rules.js';
 
@@ -42,7 +43,15 @@ export {
  * The protocol's own schemas and the name identity rule: an oracle states what the server must
  * store or answer by running the server's rule on what was sent (never a copy of the rule).
  */
-export { credentialsSchema, joinSchema, messageSchema, nameIdentity, roomNameSchema, usernameSchema };
+export {
+  credentialsSchema,
+  joinSchema,
+  messageSchema,
+  nameIdentity,
+  roomNameSchema,
+  usernameSchema,
+  whoQuerySchema,
+};
 export type { ErrorCode };
 export type { ClientEventName } from '../../src/protocol.js';
 /** The protocol's Message shape. */

@@ -7,6 +7,7 @@ import {
   ROOM_NAME_MAX,
   roomNameSchema,
   SERVER_FAULT_CODES,
+  whoQuerySchema,
   type ClientEventName,
   type ErrorCode,
 } from '../limits.js';
@@ -27,7 +28,7 @@ const EXPECTED: Record<Exclude<ClientEventName, 'typing'>, readonly ErrorCode[]>
   'join-room': ['invalid_payload', 'room_not_found', 'rate_limited'],
   message: ['invalid_payload', 'not_in_room', 'rate_limited'],
   'leave-room': ['rate_limited'],
-  who: ['rate_limited'],
+  who: ['invalid_payload', 'rate_limited'],
   'room-stats': ['rate_limited'],
   'list-rooms': ['invalid_payload', 'rate_limited'],
 };
@@ -76,6 +77,7 @@ const PAYLOAD_SCHEMAS: Readonly<Record<string, { safeParse(v: unknown): { succes
   'create-room': roomNameSchema,
   'join-room': joinSchema,
   message: messageSchema,
+  who: whoQuerySchema,
 };
 
 /** Whether the protocol decides `event`'s payload with a schema (the others take none). */
