@@ -44,6 +44,8 @@ export interface SpreadResult {
   cluster: StepResult;
   masters: MasterShare[];
   busiestShare: number;
+  /** Each master's share of Redis CPU while the clients connected (sessions, users, presence, rooms joined). */
+  connectShares: number[];
   /** App CPU per message, Redis Cluster / single Redis. */
   appCpuRatio: number;
   /** Redis CPU per 1000 messages: all masters together, and the single redis-server. */
@@ -104,8 +106,10 @@ export async function spread(ctx: Ctx): Promise<SpreadResult> {
           const names = userNames('spread', rooms * usersPerRoom);
           const roomNames = Array.from({ length: rooms }, (_, r) => `spread-${r}`);
           let idBase = 0;
+          const connectCpu: number[] = [];
           for (const cluster of [single, sharded]) {
             const cookies = await registerAll(cluster.urls, names, 8);
+            const before = cluster === sharded ? await Promise.all(infos.map(redisCpuUs)) : [];
             await seatInRooms(ctx, cluster, {
               kind: 'product',
               names,
@@ -115,6 +119,10 @@ export async function spread(ctx: Ctx): Promise<SpreadResult> {
               instances: INSTANCES,
               idBase,
             });
+            if (cluster === sharded) {
+              const after = await Promise.all(infos.map(redisCpuUs));
+              after.forEach((v, i) => connectCpu.push((v - (before[i] ?? 0)) / 1000));
+            }
             idBase += 100_000;
           }
           await sleep(ctx.smoke ? 300 : 1000);
@@ -160,7 +168,9 @@ export async function spread(ctx: Ctx): Promise<SpreadResult> {
             cpuMs: round(cpu[i] ?? 0, 1),
             share: round(ratio(cpu[i], total), 3),
           }));
+          const connectTotal = connectCpu.reduce((a, b) => a + b, 0);
           const result: SpreadResult = {
+            connectShares: connectCpu.map((v) => round(ratio(v, connectTotal), 3)),
             rooms,
             usersPerRoom,
             ratePerS,
@@ -172,6 +182,9 @@ export async function spread(ctx: Ctx): Promise<SpreadResult> {
             clusterRedisCpuMsPer1k: round(ratio(total * 1000, c.acked), 1),
             singleRedisCpuMsPer1k: round(s.redisCpuMsPer1k, 1),
           };
+          ctx.log(
+            `    masters' Redis CPU shares while connecting: ${result.connectShares.map((v) => `${(v * 100).toFixed(1)} %`).join(' / ')}`,
+          );
           ctx.log(
             `    masters' Redis CPU shares: ${shares.map((m) => `${(m.share * 100).toFixed(1)} %`).join(' / ')}; ` +
               `app CPU per 1k msgs: single ${s.appCpuMsPer1k.toFixed(0)}, cluster ${c.appCpuMsPer1k.toFixed(0)} (${result.appCpuRatio}×); ` +
@@ -195,8 +208,14 @@ export function spreadTable(r: SpreadResult): string {
       `Redis Cluster **${x(r.appCpuRatio)}** the single Redis's in the same run (target ≤ ${x(SPREAD_APP_CPU_MAX)}).`,
     '',
     table(
-      ['master (port)', 'slots', 'Redis CPU ms', 'share'],
-      r.masters.map((m) => [String(m.port), String(m.slots), fmt(m.cpuMs, 0), `**${pct(m.share)}**`]),
+      ['master (port)', 'slots', 'Redis CPU ms', 'share', 'share while connecting'],
+      r.masters.map((m, i) => [
+        String(m.port),
+        String(m.slots),
+        fmt(m.cpuMs, 0),
+        `**${pct(m.share)}**`,
+        pct(r.connectShares[i] ?? Number.NaN),
+      ]),
     ),
     '',
     table(
@@ -221,7 +240,8 @@ export function spreadTable(r: SpreadResult): string {
       ],
     ),
     '',
-    'Shares from INFO cpu (used_cpu_sys + used_cpu_user) of each master over the measured windows; both product clusters ' +
+    'Shares from INFO cpu (used_cpu_sys + used_cpu_user) of each master over the measured windows (and, last column, while ' +
+      `the ${r.rooms * r.usersPerRoom} clients connected and joined: sessions, users, presence); both product clusters ` +
       'were up together and their windows alternated. The masters hold no replicas.',
   ].join('\n');
 }
