@@ -83,7 +83,8 @@ export class PresenceSync {
    * bucket's count.
    */
   async register(connections: number): Promise<void> {
-    await this.presence.heartbeat({ connections }, true);
+    const beat = await this.presence.heartbeat({ connections }, true);
+    if (beat.error !== undefined) throw beat.error;
     const counts = await this.presence.counts(this.buckets.keys());
     this.forward({ b: counts.buckets.map((c) => [c.bucket, c.version, c.online]), rooms: [] });
   }
@@ -199,6 +200,7 @@ export class PresenceSync {
       for (const b of beat.changedBuckets) this.dirtyBuckets.add(b);
       for (const r of beat.changedRooms) this.dirtyRooms.add(r);
       if (beat.changedBuckets.length > 0 || beat.changedRooms.length > 0) this.schedule();
+      if (beat.error !== undefined) throw beat.error;
     } catch (err) {
       this.log[err instanceof ScriptReplyError ? 'error' : 'debug']({ err }, 'presence heartbeat failed');
     }

@@ -228,6 +228,8 @@ export interface TickResult {
   /** Buckets and rooms whose counts the resyncs and reaps changed. */
   changedBuckets: number[];
   changedRooms: string[];
+  /** Set when some bucket's heartbeat failed (Redis away): what the others did is still reported. */
+  error?: unknown;
 }
 
 export type PresenceStore = ReturnType<typeof createPresenceStore>;
@@ -434,7 +436,8 @@ export function createPresenceStore(
      * The heartbeat: writes this instance's status-page entry, then per bucket renews the lease
      * (re-applying the bucket's local state when it was lost) and reaps instances whose lease there
      * lapsed. `fresh` (at start-up) resyncs every bucket, undoing what an earlier process with the
-     * same id left. One script per bucket, plus one per reap or resync.
+     * same id left. One script per bucket, plus one per reap or resync. A failure of some buckets
+     * is reported in `error` (the writes of the others happened); only the status-page write throws.
      */
     async heartbeat(info: { connections: number }, fresh = false): Promise<TickResult> {
       const now = Date.now();
@@ -463,7 +466,7 @@ export function createPresenceStore(
       result.changedRooms = [...new Set(result.changedRooms)];
       for (const dead of reaped) await redis.hDel(keys.presenceInfo, dead);
       const failed = failures.find((f) => f.status === 'rejected');
-      if (failed) throw failed.reason;
+      if (failed) result.error = failed.reason;
       return result;
     },
 
