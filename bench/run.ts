@@ -25,6 +25,8 @@ import { idle } from './scenarios/idle.js';
 import { locality } from './scenarios/locality.js';
 import { loginStorm } from './scenarios/login.js';
 import { scale } from './scenarios/scale.js';
+import { presence } from './scenarios/presence.js';
+import { spread } from './scenarios/spread.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -84,6 +86,8 @@ async function main(): Promise<number> {
     locality: async () => void (results.locality = await locality(ctx)),
     history: async () => void (results.history = await history(ctx)),
     scale: async () => void (results.scale = await scale(ctx)),
+    presence: async () => void (results.presence = await presence(ctx)),
+    spread: async () => void (results.spread = await spread(ctx)),
   };
   try {
     for (const name of opts.scenarios) {

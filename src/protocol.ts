@@ -334,6 +334,26 @@ export const unreadRoomSchema = z.object({
   mentions: z.number().int().min(0),
 });
 export type UnreadRoom = z.infer<typeof unreadRoomSchema>;
+// ---- who pages (presence partitioned over buckets; store/presence.ts) ------------------------
+
+/** `who` answers at most this many names per page; the no-payload form is the first page of this size. */
+export const WHO_PAGE_MAX = 500;
+/** A `who` cursor is opaque and holds at most this many characters. */
+export const WHO_CURSOR_MAX = 64;
+
+/** `who` payload: none (the first page), or a page after `cursor` (the `next` of the previous page). */
+export const whoQuerySchema = z
+  .object({
+    cursor: z.string().max(WHO_CURSOR_MAX, 'cursor is too long').optional(),
+    limit: z.number().int().min(1).max(WHO_PAGE_MAX).default(WHO_PAGE_MAX),
+  })
+  .optional();
+
+/** One page of online usernames (sorted within the page); `next` is null on the last page. */
+export const whoPageSchema = z.object({ users: z.array(z.string()), next: z.string().nullable() });
+export type WhoPage = z.infer<typeof whoPageSchema>;
+
+// ---- end of who pages ------------------------------------------------------------------------
 
 /** Payload of each server → client event. */
 export const serverEventSchemas = {
@@ -377,7 +397,7 @@ export const ackSchemas = {
   }),
   'leave-room': z.object({}),
   message: z.object({ message: chatMessageSchema, duplicate: z.boolean() }),
-  who: z.object({ users: z.array(z.string()) }),
+  who: whoPageSchema,
   'list-rooms': roomPageSchema,
   'room-stats': z.object({
     rooms: z.array(
@@ -466,6 +486,7 @@ export const clientPayloadSchemas = {
   'mark-read': markReadSchema,
   unread: unreadQuerySchema,
   'suspend-user': suspendUserSchema,
+  who: whoQuerySchema,
 } as const satisfies Partial<Record<ClientEventName, z.ZodType>>;
 /** What a client sends (schema input: `join-room` takes a name or `{room, since}`). */
 export type ClientPayload<E extends keyof typeof clientPayloadSchemas> = z.input<
@@ -491,6 +512,7 @@ export interface ClientEmitEvents {
   'leave-room': (ack: AckFn<'leave-room'>) => void;
   message: (payload: ClientPayload<'message'>, ack: AckFn<'message'>) => void;
   typing: (typing: ClientPayload<'typing'>) => void;
+  /** Also `who(query, ack)` for a page after a cursor (whoQuerySchema); the browser asks the first page. */
   who: (ack: AckFn<'who'>) => void;
   'room-stats': (query: ClientPayload<'room-stats'>, ack: AckFn<'room-stats'>) => void;
   'list-rooms': (query: ClientPayload<'list-rooms'>, ack: AckFn<'list-rooms'>) => void;

@@ -49,6 +49,12 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     log: log.child({ mod: 'passwords' }),
   });
   const users = createUserStore(redis.data, keys, passwords);
+  // Records of the original one-key `users` hash move to per-user keys; until copied they are read
+  // from the hash (store/users.ts), so the start does not wait for it.
+  void users.migrate().then(
+    (copied) => copied > 0 && log.info({ copied }, 'migrated user records to per-user keys'),
+    (err: unknown) => log.warn({ err }, 'user record migration failed; records are copied on first read'),
+  );
   const rooms = createRoomStore(redis.data, keys);
   const members = createMemberStore(redis.data, keys);
   const access = createAccess(rooms, members);

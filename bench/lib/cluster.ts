@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { buildCluster, type ClusterInstance } from '../../tools/cluster/builder.js';
-import { standaloneRedis } from '../../tools/cluster/redis.js';
+import { standaloneRedis, type RedisDeployment, type RedisStarter } from '../../tools/cluster/redis.js';
 import type { ServerKind } from './protocol.js';
 
 /**
@@ -30,12 +30,16 @@ export interface ClusterOptions {
   /** Product only: another entry than dist/main.js (a candidate build), and env overrides. */
   productEntry?: string;
   productEnv?: Record<string, string>;
+  /** Redis topology (default: one redis-server without persistence). */
+  redis?: RedisStarter;
 }
 
 export interface BenchCluster {
   kind: ServerKind;
   label: string;
+  /** The (first) Redis node: figures of a multi-node topology read its nodes from `deployment`. */
   redis: { readonly url: string; readonly port: number; readonly pid: number };
+  deployment: RedisDeployment;
   instances: readonly ClusterInstance[];
   urls: string[];
   /** Each instance's log file (stdout and stderr). */
@@ -74,7 +78,7 @@ export async function startCluster(opts: ClusterOptions): Promise<BenchCluster> 
   const built = await buildCluster({
     dir,
     instances: opts.instances,
-    redis: standaloneRedis({ appendonly: false }),
+    redis: opts.redis ?? standaloneRedis({ appendonly: false }),
     id: (i) => `${opts.label}-${i + 1}`,
     ...(opts.kind === 'baseline'
       ? { entry: BASELINE_ENTRY }
@@ -107,6 +111,7 @@ export async function startCluster(opts: ClusterOptions): Promise<BenchCluster> 
         return built.redis.pids()[0] ?? 0;
       },
     },
+    deployment: built.redis,
     instances: built.instances,
     urls: built.instances.map((i) => i.url),
     logFiles: built.instances.map((i) => i.logFile),

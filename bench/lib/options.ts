@@ -2,13 +2,22 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['fanout', 'idle', 'login', 'locality', 'history', 'scale'] as const;
+export const SCENARIOS = [
+  'fanout',
+  'idle',
+  'login',
+  'locality',
+  'history',
+  'scale',
+  'presence',
+  'spread',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /**
  * Parses process.argv; throws with the option's name on a bad value.
  *   --smoke                tiny sizes; exit 1 if a scenario threw or produced no numbers
- *   --scenario a,b         fanout,idle,login,locality,history,scale (default: all)
+ *   --scenario a,b         fanout,idle,login,locality,history,scale,presence,spread (default: all)
  *   --steps 500,1000,...   fan-out offered rates, msg/s
  *   --duration-s N         seconds per fan-out window
  *   --repeat N             fan-out windows per rate and side, alternating product/baseline (default 2; smoke 1)

@@ -51,5 +51,19 @@ export function missing(name: Scenario, r: ScenarioResults): string | undefined 
         ? undefined
         : 'no scale figures';
     }
+    case 'presence': {
+      const p = r.presence;
+      return p &&
+        p.rows.length > 1 &&
+        p.rows.every((row) => row.counted === row.online && finite(row.connectUs))
+        ? undefined
+        : 'no presence figures';
+    }
+    case 'spread': {
+      const s = r.spread;
+      return s && s.masters.length > 1 && s.cluster.received > 0 && finite(s.busiestShare, s.appCpuRatio)
+        ? undefined
+        : 'no spread figures';
+    }
   }
 }

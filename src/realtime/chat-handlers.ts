@@ -15,6 +15,8 @@ import {
   parse,
   roomStatsQuerySchema,
   typingSchema,
+  WHO_PAGE_MAX,
+  whoQuerySchema,
   type AckEventName,
   type AckResult,
 } from '../protocol.js';
@@ -46,7 +48,6 @@ export interface ChatDeps {
 
 /** A user's `typing: true` is forwarded at most this often per socket. */
 const TYPING_INTERVAL_MS = 1000;
-const WHO_LIMIT = 500;
 
 /**
  * The chat events' listeners, built once per server and shared by every socket (each reads its
@@ -113,13 +114,13 @@ export function createChatListeners(
       const history = await metrics.time('history', () => messages.catchUp(room, since, epoch));
       if (since !== undefined) metrics.catchUps.inc({ recovered: String(history.recovered) });
       socket.emit('previous-messages', history.messages);
-      const counts = await presence.counts([room]);
+      const members = await presence.roomMembers([room]);
       return {
         room,
         latestSeq: history.latestSeq,
         epoch: history.epoch,
         recovered: history.recovered,
-        count: counts.rooms.get(room) ?? 0,
+        count: members.get(room) ?? 0,
       };
     },
 
@@ -155,8 +156,11 @@ export function createChatListeners(
       return directory.page(raw);
     },
 
-    async who() {
-      return { users: await presence.onlineUsers(WHO_LIMIT) };
+    /** A page of online usernames (`{ cursor?, limit? }`; none = the first page), sorted within the page. */
+    async who(_socket, [raw]) {
+      const { cursor = '', limit } = parse(whoQuerySchema, raw) ?? { limit: WHO_PAGE_MAX };
+      const page = await presence.page(cursor, limit);
+      return { users: page.users.sort((a, b) => a.localeCompare(b)), next: page.next };
     },
 
     /**
@@ -214,6 +218,6 @@ export async function onChatDisconnect(
     if (left === 0) deps.sync.userStatus(user, 'offline');
   } finally {
     deps.sync.markRoom(room);
-    deps.sync.markOnline();
+    deps.sync.markOnline(user);
   }
 }

@@ -8,7 +8,8 @@ export type ClientToServerEvents = Record<string, (...args: unknown[]) => void>;
 
 /** Messages between instances (adapter serverSideEmit). */
 export interface InterServerEvents {
-  presence: (payload: unknown) => void;
+  /** Presence counts per bucket and room, with versions (presence-sync.ts). */
+  'presence-counts': (payload: unknown) => void;
   logout: (sessionHash: unknown) => void;
   /** A room was created on another instance: drop the room directory's snapshot. */
   'rooms-changed': () => void;

@@ -274,7 +274,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     try {
       const count = await deps.presence.connect(user);
       if (count === 1) sync.userStatus(user, 'online');
-      sync.markOnline();
+      sync.markOnline(user);
       await directory.greet(socket);
       if (sync.online > 0) socket.emit('onlineUsers', sync.online);
     } catch (err) {

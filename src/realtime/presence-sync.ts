@@ -3,36 +3,43 @@ import type { Metrics } from '../metrics.js';
 import { ScriptReplyError } from '../redis/script.js';
 import type { PresenceStore } from '../store/presence.js';
 import type { UserStore } from '../store/users.js';
-import { chatRoomOf, socketRoom, type ChatServer } from './events.js';
+import { PRESENCE_BUCKETS } from '../redis/keys.js';
+import { socketRoom, type ChatServer } from './events.js';
 
 /** Coalesces count broadcasts: a burst of connects costs one broadcast per window, not one per connect. */
 const FLUSH_MS = 100;
+/** The event instances send each other counts over (the adapter's serverSideEmit). */
+const COUNTS_EVENT = 'presence-counts';
 
+/** Counts between instances: per bucket [bucket, version, online], per room [room, version, count]. */
 interface CountsPayload {
-  v: number;
-  online: number;
-  rooms: [string, number][];
+  b: [number, number, number][];
+  rooms: [string, number, number][];
 }
 
 function isCountsPayload(p: unknown): p is CountsPayload {
   if (typeof p !== 'object' || p === null) return false;
   const c = p as Record<string, unknown>;
-  return typeof c.v === 'number' && typeof c.online === 'number' && Array.isArray(c.rooms);
+  return Array.isArray(c.b) && Array.isArray(c.rooms);
 }
 
 /**
- * Keeps `onlineUsers` and `room-users` right on every instance. A change marks counts dirty; a flush
- * reads them with the presence version in one script and sends them to every instance, which
- * forwards them to its own sockets only if the version is newer than what it last forwarded (two
- * instances' flushes can cross in pub/sub; the version orders them). It also runs the lease
- * heartbeat and reaps dead instances.
+ * Keeps `onlineUsers` and `room-users` right on every instance. Presence is partitioned into buckets
+ * (store/presence.ts), each with its own version. A change marks its bucket (or room) dirty; a flush
+ * reads the dirty buckets' and rooms' counts with their versions (one script per bucket) and sends
+ * them to every instance, which keeps the newest count per bucket and per room (two instances'
+ * flushes can cross in pub/sub; the versions order them). `onlineUsers` is the sum of the buckets'
+ * counts held here, so a connect reads one bucket, never all users. Each heartbeat refreshes every
+ * bucket's count (read by the lease renewal itself), so a count broadcast lost in pub/sub heals
+ * within a heartbeat. It also runs the lease heartbeat and reaps dead instances.
  */
 export class PresenceSync {
-  private dirtyOnline = false;
+  private readonly dirtyBuckets = new Set<number>();
   private readonly dirtyRooms = new Set<string>();
   private flushTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private onlineVersion = -1;
+  /** Per bucket: the newest version seen and its online count. */
+  private readonly buckets = Array.from({ length: PRESENCE_BUCKETS }, () => ({ v: -1, online: 0 }));
   private lastOnline = -1;
   private readonly roomVersions = new Map<string, number>();
   private stopped = false;
@@ -52,7 +59,7 @@ export class PresenceSync {
   }
 
   start(): void {
-    this.io.on('presence', (payload: unknown) => {
+    this.io.on(COUNTS_EVENT, (payload: unknown) => {
       if (isCountsPayload(payload)) this.forward(payload);
     });
     const beat = () => {
@@ -70,13 +77,21 @@ export class PresenceSync {
     clearTimeout(this.heartbeatTimer);
   }
 
-  /** First heartbeat, awaited at start: no socket may count before this instance holds a lease. */
+  /**
+   * First heartbeat, awaited at start: no socket may count before this instance holds its leases.
+   * It resyncs every bucket (undoing what an earlier process with this id left) and learns every
+   * bucket's count.
+   */
   async register(connections: number): Promise<void> {
-    await this.presence.heartbeat({ connections });
+    const beat = await this.presence.heartbeat({ connections }, true);
+    if (beat.error !== undefined) throw beat.error;
+    const counts = await this.presence.counts(this.buckets.keys());
+    this.forward({ b: counts.buckets.map((c) => [c.bucket, c.version, c.online]), rooms: [] });
   }
 
-  markOnline(): void {
-    this.dirtyOnline = true;
+  /** `user` connected or left: their bucket's online count may have changed. */
+  markOnline(user: string): void {
+    this.dirtyBuckets.add(this.presence.bucketOf(user));
     this.schedule();
   }
 
@@ -102,86 +117,92 @@ export class PresenceSync {
   }
 
   async flush(): Promise<void> {
-    if (!this.dirtyOnline && this.dirtyRooms.size === 0) return;
+    if (this.dirtyBuckets.size === 0 && this.dirtyRooms.size === 0) return;
+    const buckets = [...this.dirtyBuckets];
     const rooms = [...this.dirtyRooms];
+    this.dirtyBuckets.clear();
     this.dirtyRooms.clear();
-    this.dirtyOnline = false;
     try {
-      this.forward(await this.publish(rooms));
+      this.forward(await this.publish(buckets, rooms));
     } catch (err) {
       // Redis away: keep them dirty; the next change or heartbeat retries.
-      this.dirtyOnline = true;
+      for (const b of buckets) this.dirtyBuckets.add(b);
       for (const r of rooms) this.dirtyRooms.add(r);
       this.log[err instanceof ScriptReplyError ? 'error' : 'debug']({ err }, 'presence flush failed');
     }
   }
 
-  /** Reads the counts of `rooms` (and online) with their version and sends them to the other instances. */
-  private async publish(rooms: readonly string[]): Promise<CountsPayload> {
-    const counts = await this.presence.counts(rooms);
-    const payload: CountsPayload = { v: counts.version, online: counts.online, rooms: [...counts.rooms] };
-    this.io.serverSideEmit('presence', payload);
+  /** Reads the counts of `buckets` and `rooms` with their versions and sends them to the other instances. */
+  private async publish(buckets: Iterable<number>, rooms: readonly string[]): Promise<CountsPayload> {
+    const counts = await this.presence.counts(buckets, rooms);
+    const payload: CountsPayload = {
+      b: counts.buckets.map((c) => [c.bucket, c.version, c.online]),
+      rooms: [...counts.rooms].map(([room, c]) => [room, c.version, c.count]),
+    };
+    this.io.serverSideEmit(COUNTS_EVENT, payload);
     return payload;
   }
 
   /** Graceful exit: stop, take this instance out of presence, tell the others the new counts. */
   async leave(): Promise<void> {
     this.stop();
-    const { rooms } = await this.presence.leave();
-    await this.publish(rooms);
+    const { rooms, buckets } = await this.presence.leave();
+    await this.publish(buckets, rooms);
   }
 
   private forward(p: CountsPayload): void {
-    if (p.v > this.onlineVersion) {
-      this.onlineVersion = p.v;
-      if (p.online !== this.lastOnline) {
-        this.lastOnline = p.online;
-        this.metrics.onlineUsers.set(p.online);
-        this.io.local.emit('onlineUsers', p.online);
+    let changed = false;
+    for (const entry of p.b) {
+      const [b, v, online] = entry;
+      const known = this.buckets[b];
+      if (!known || typeof v !== 'number' || typeof online !== 'number' || v <= known.v) continue;
+      known.v = v;
+      if (known.online !== online) changed = true;
+      known.online = online;
+    }
+    if (changed || this.lastOnline < 0) {
+      let total = 0;
+      for (const { online } of this.buckets) total += online;
+      if (total !== this.lastOnline) {
+        this.lastOnline = total;
+        this.metrics.onlineUsers.set(total);
+        this.io.local.emit('onlineUsers', total);
       }
     }
     const localRooms = this.io.of('/').adapter.rooms;
-    for (const [room, count] of p.rooms) {
-      if (typeof room !== 'string' || typeof count !== 'number') continue;
+    for (const [room, v, count] of p.rooms) {
+      if (typeof room !== 'string' || typeof v !== 'number' || typeof count !== 'number') continue;
       const name = socketRoom(room);
       if (!localRooms.has(name)) {
         this.roomVersions.delete(room);
         continue;
       }
-      if (p.v <= (this.roomVersions.get(room) ?? -1)) continue;
-      this.roomVersions.set(room, p.v);
+      if (v <= (this.roomVersions.get(room) ?? -1)) continue;
+      this.roomVersions.set(room, v);
       this.io.local.to(name).emit('room-users', { room, count });
     }
   }
 
-  /** Heartbeat, then reap instances whose lease lapsed; either may change counts. */
+  /** Heartbeat (which also reads every bucket's count), then broadcast what resyncs and reaps changed. */
   private async tick(): Promise<void> {
     try {
       const beat = await this.presence.heartbeat({ connections: this.io.of('/').sockets.size });
-      if (beat.resynced) {
+      this.forward({ b: beat.counts.map((c) => [c.bucket, c.version, c.online]), rooms: [] });
+      if (beat.resynced.length > 0) {
         this.log.warn(
-          { rooms: beat.rooms.length },
+          { buckets: beat.resynced.length, rooms: beat.changedRooms.length },
           'presence lease was lost; re-applied this instance state',
         );
-        this.markAll(beat.rooms);
       }
-      const reaped = await this.presence.reap();
-      if (reaped.instances.length > 0) {
-        this.log.warn({ instances: reaped.instances }, 'reaped presence of instances whose lease expired');
-        this.markAll(reaped.rooms);
+      if (beat.reaped.length > 0) {
+        this.log.warn({ instances: beat.reaped }, 'reaped presence of instances whose lease expired');
       }
+      for (const b of beat.changedBuckets) this.dirtyBuckets.add(b);
+      for (const r of beat.changedRooms) this.dirtyRooms.add(r);
+      if (beat.changedBuckets.length > 0 || beat.changedRooms.length > 0) this.schedule();
+      if (beat.error !== undefined) throw beat.error;
     } catch (err) {
       this.log[err instanceof ScriptReplyError ? 'error' : 'debug']({ err }, 'presence heartbeat failed');
     }
-  }
-
-  private markAll(rooms: readonly string[]): void {
-    this.dirtyOnline = true;
-    for (const r of rooms) this.dirtyRooms.add(r);
-    for (const name of this.io.of('/').adapter.rooms.keys()) {
-      const room = chatRoomOf(name);
-      if (room) this.dirtyRooms.add(room);
-    }
-    this.schedule();
   }
 }

@@ -20,6 +20,7 @@ import {
   messageSchema,
   roomNameSchema,
   usernameSchema,
+  whoQuerySchema,
 } from '../../src/protocol.js';
 import { nameIdentity } from '../../src/text-rules.js';
 
@@ -53,6 +54,7 @@ export {
   nameIdentity,
   roomNameSchema,
   usernameSchema,
+  whoQuerySchema,
 };
 export type { ErrorCode };
 export type { ClientEventName } from '../../src/protocol.js';

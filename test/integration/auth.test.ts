@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_BODY_MAX_BYTES, PASSWORD_MAX_BYTES } from '../../src/protocol.js';
+import { createKeys } from '../../src/redis/keys.js';
 import { connect, getJson, postJson, startApp, uniqueUser, type TestApp } from '../helpers/app.js';
 
 let a: TestApp;
@@ -141,7 +142,7 @@ describe('login, me, logout', () => {
   it('keeps the password hash and status in the users record', async () => {
     const username = uniqueUser('Rec');
     await postJson(`${a.url}/auth/register`, { username, password: 'password123' });
-    const raw = await a.server.redis.data.hGet(`${a.prefix}users`, username.toLowerCase());
+    const raw = await a.server.redis.data.get(createKeys(a.prefix).user(username.toLowerCase()));
     const record = JSON.parse(raw ?? '{}') as Record<string, unknown>;
     expect(record.username).toBe(username);
     expect(String(record.passwordHash)).toMatch(/^\$2b\$10\$/);

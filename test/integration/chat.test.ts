@@ -336,7 +336,7 @@ describe('presence', () => {
     await eventually(() => counts.at(-1)?.count === 1, 'room-users back to 1');
     await eventually(async () => !(await who()).includes(alice.username), 'alice offline');
     await eventually(async () => {
-      const raw = await a.server.redis.data.hGet(`${a.prefix}users`, alice.username.toLowerCase());
+      const raw = await a.server.redis.data.get(createKeys(a.prefix).user(alice.username.toLowerCase()));
       return (JSON.parse(raw ?? '{}') as { status?: string }).status === 'offline';
     }, 'status offline');
   });

@@ -2,7 +2,7 @@ import calculateSlot from 'cluster-key-slot';
 import type { RedisClientType } from 'redis';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createKeys } from '../../src/redis/keys.js';
+import { createKeys, presenceBucketOf } from '../../src/redis/keys.js';
 import { connect, emitAck, eventually, signUp, startApp, type TestApp } from '../helpers/app.js';
 import { nodeClientFor } from '../helpers/redis.js';
 
@@ -94,9 +94,10 @@ describe.skipIf(mode !== 'standalone')('hash slots (standalone only: MONITOR see
 
     // Instance b's lease lapses (as when it stalls): a reaps it, then b's heartbeat resyncs.
     const reaped = Date.now();
-    await a.server.redis.data.zAdd(keys.presenceLeases, { score: 1, value: B_ID });
+    const roomBucket = presenceBucketOf(rooms[0] ?? '');
+    await a.server.redis.data.zAdd(keys.presenceLeases(roomBucket), { score: 1, value: B_ID });
     await eventually(
-      () => seen.some((s) => s.keys.includes(keys.presenceInstance(B_ID))),
+      () => seen.some((s) => s.keys.includes(keys.presenceInstance(roomBucket, B_ID))),
       'a reap or resync of instance b',
     );
     await eventually(async () => {

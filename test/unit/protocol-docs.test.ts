@@ -28,6 +28,8 @@ import {
   typingNoticeSchema,
   USERNAME_MAX_LENGTH,
   USERNAME_MIN_LENGTH,
+  WHO_CURSOR_MAX,
+  WHO_PAGE_MAX,
   type AckEventName,
 } from '../../src/protocol.js';
 
@@ -148,5 +150,8 @@ describe('docs/protocol.md matches src/protocol.ts', () => {
     expect(doc).toContain(`(at most ${ROOM_STATS_MAX})`);
     expect(doc).toContain(`\`MEMBERS_MAX\` = ${MEMBERS_MAX}`);
     expect(doc).toContain(`\`limit\` 1–${MEMBERS_PAGE_MAX} (default ${MEMBERS_PAGE_DEFAULT})`);
+    expect(doc).toContain(`first page of at most ${WHO_PAGE_MAX} names (\`WHO_PAGE_MAX\`)`);
+    expect(doc).toContain(`\`limit\` 1–${WHO_PAGE_MAX}, default ${WHO_PAGE_MAX}`);
+    expect(doc).toContain(`at most ${WHO_CURSOR_MAX} characters`);
   });
 });

@@ -4,6 +4,8 @@ import type { BenchOptions, Scenario } from '../options.js';
 import type { machineInfo } from '../procfs.js';
 import { fanoutTable, historyTable, idleTable, localityTable, loginTable, scaleTable } from './tables.js';
 import { targetsTable, type ScenarioResults, type Target } from './targets.js';
+import { presenceTable } from '../../scenarios/presence.js';
+import { spreadTable } from '../../scenarios/spread.js';
 
 export type Machine = ReturnType<typeof machineInfo> & { node: string; redis: string };
 
@@ -32,6 +34,8 @@ export function reportMarkdown(r: ReportInput): string {
     results.locality && localityTable(results.locality),
     results.history && historyTable(results.history),
     results.scale && scaleTable(results.scale),
+    results.presence && presenceTable(results.presence),
+    results.spread && spreadTable(results.spread),
   ].filter((s): s is string => typeof s === 'string');
   const header = [
     `## Bench results${opts.smoke ? ' (smoke: tiny sizes, figures meaningless)' : ''}`,

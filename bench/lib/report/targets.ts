@@ -5,6 +5,8 @@ import type { IdleResult } from '../../scenarios/idle.js';
 import type { LocalityResult } from '../../scenarios/locality.js';
 import type { LoginResult } from '../../scenarios/login.js';
 import type { ScaleResult } from '../../scenarios/scale.js';
+import { presenceTargets, type PresenceResult } from '../../scenarios/presence.js';
+import { spreadTargets, type SpreadResult } from '../../scenarios/spread.js';
 import { ratio, round } from '../stats.js';
 import { fmt, stepAt, table } from './format.js';
 
@@ -16,6 +18,8 @@ export interface ScenarioResults {
   locality?: LocalityResult;
   history?: HistoryResult;
   scale?: ScaleResult;
+  presence?: PresenceResult;
+  spread?: SpreadResult;
 }
 
 export interface Target {
@@ -189,6 +193,8 @@ export function targets(r: ScenarioResults): Target[] {
       'INFO commandstats over the connects, script inner commands included',
     );
   }
+  if (r.presence) out.push(...presenceTargets(r.presence));
+  if (r.spread) out.push(...spreadTargets(r.spread));
   return out;
 }
 

@@ -3,7 +3,7 @@ import { sameUser } from './format.js';
 
 const WHO_MIN_INTERVAL_MS = 2000;
 
-/** The server's `who` answers at most this many names (src/realtime/chat-handlers.ts WHO_LIMIT). */
+/** The server's first `who` page holds at most this many names (WHO_PAGE_MAX in src/protocol.ts). */
 const WHO_LIMIT = 500;
 
 /**

@@ -8,6 +8,7 @@ import {
   nameIdentity,
   ROOM_NAME_MAX,
   SERVER_FAULT_CODES,
+  whoQuerySchema,
   type ClientEventName,
   type ErrorCode,
 } from '../limits.js';
@@ -28,7 +29,7 @@ const EXPECTED: Record<Exclude<ClientEventName, 'typing'>, readonly ErrorCode[]>
   'join-room': ['invalid_payload', 'room_not_found', 'not_member', 'rate_limited'],
   message: ['invalid_payload', 'not_in_room', 'not_member', 'rate_limited'],
   'leave-room': ['rate_limited'],
-  who: ['rate_limited'],
+  who: ['invalid_payload', 'rate_limited'],
   'room-stats': ['rate_limited'],
   'list-rooms': ['invalid_payload', 'rate_limited'],
   'open-dm': ['invalid_payload', 'not_found', 'rate_limited'],
@@ -109,6 +110,7 @@ const PAYLOAD_SCHEMAS: Readonly<Record<string, { safeParse(v: unknown): { succes
   'remove-member': clientPayloadSchemas['remove-member'],
   'room-members': clientPayloadSchemas['room-members'],
   'delete-room': clientPayloadSchemas['delete-room'],
+  who: whoQuerySchema,
 };
 
 /** Whether the protocol decides `event`'s payload with a schema (the others take none). */
