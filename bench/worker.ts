@@ -135,12 +135,16 @@ async function connect(cmd: Extract<Command, { type: 'connect' }>): Promise<Conn
   return { connected: cmd.clients.length - failed, failed, errors, elapsedMs: last - started };
 }
 
-function send(client: Client, step: number, textChars: number): void {
+function send(client: Client, step: number, textChars: number, acks: boolean): void {
   const t = tally(step);
   const sentAt = nowMs();
   const text = messageText(step, client.spec.instance, sentAt, textChars);
   const clientId = `b${client.spec.id}-${client.sent++}`;
   t.sent++;
+  if (!acks) {
+    client.socket.emit('message', { text, clientId });
+    return;
+  }
   client.socket.emit('message', { text, clientId }, (ack: unknown) => {
     if (ackSucceeded(ack)) {
       t.acked++;
@@ -170,7 +174,7 @@ async function step(cmd: Extract<Command, { type: 'step' }>): Promise<StepSent> 
     const due = Math.min(total, Math.floor(((nowMs() - started) * cmd.ratePerS) / 1000) + 1);
     while (sent < due) {
       const client = senders[sent % senders.length];
-      if (client) send(client, cmd.step, cmd.textChars);
+      if (client) send(client, cmd.step, cmd.textChars, cmd.acks);
       sent++;
     }
     await sleep(2);

@@ -24,7 +24,16 @@ export interface ClientSpec {
 
 export type Command =
   | { type: 'connect'; clients: ClientSpec[]; concurrency: number; timeoutMs: number }
-  | { type: 'step'; group: string; step: number; ratePerS: number; durationMs: number; textChars: number }
+  | {
+      type: 'step';
+      group: string;
+      step: number;
+      ratePerS: number;
+      durationMs: number;
+      textChars: number;
+      /** Ask for an ack per message (false: emit without one). */
+      acks: boolean;
+    }
   | { type: 'stop' }
   | { type: 'progress'; step: number }
   | { type: 'collect'; step: number }

@@ -10,7 +10,7 @@ export function missing(name: Scenario, r: ScenarioResults): string | undefined 
       const f = r.fanout;
       const ok =
         f &&
-        [f.product, f.baseline].every(
+        [f.product, f.baseline, f.matched].every(
           (run) =>
             run.steps.length > 0 &&
             run.steps.every((s) => s.received > 0 && finite(s.appCpuMsPer1k, s.latency.p99)),

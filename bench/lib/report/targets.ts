@@ -66,7 +66,7 @@ export function targets(r: ScenarioResults): Target[] {
   };
   if (r.fanout) {
     const { product: p, baseline: b } = r.fanout;
-    for (const rate of [4000, 8000]) {
+    for (const rate of p.steps.map((s) => s.offeredPerS)) {
       vsBaseline(
         `cpu-${rate}`,
         `app CPU per message at ${rate} msg/s`,
@@ -75,6 +75,25 @@ export function targets(r: ScenarioResults): Target[] {
         1.15,
       );
     }
+    // Redis CPU per message: the worst step's ratio (each step's in the note).
+    const redisRatios = p.steps.map((s) => ({
+      rate: s.offeredPerS,
+      p: s.redisCpuMsPer1k,
+      b: stepAt(b.steps, s.offeredPerS)?.redisCpuMsPer1k,
+    }));
+    const worst = redisRatios.reduce<(typeof redisRatios)[number] | undefined>(
+      (w, s) => (w === undefined || ratio(s.p, s.b) > ratio(w.p, w.b) ? s : w),
+      undefined,
+    );
+    vsBaseline(
+      'redis-cpu',
+      `Redis CPU per message, worst step (${worst?.rate ?? '–'} msg/s)`,
+      worst?.p,
+      worst?.b,
+      2,
+      false,
+      `per step: ${redisRatios.map((s) => `${s.rate}: ${fmt(ratio(s.p, s.b), 2)}×`).join(', ')}`,
+    );
     vsBaseline(
       'p99-2000',
       'p99 latency at 2000 msg/s',
