@@ -1,4 +1,4 @@
-import { BurstyRateLimiter, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from './config.js';
 import { AppError } from './errors.js';
 import type { RedisClient } from './redis/clients.js';
@@ -20,10 +20,12 @@ export type LimitName =
 
 export interface RateLimits {
   /** Consumes a point; throws `rate_limited` with the wait when none is left. */
-  consume(
-    name: 'register_ip' | 'message' | 'room_create' | 'connect_ip' | 'connect_user',
-    key: string,
-  ): Promise<void>;
+  consume(name: 'register_ip' | 'room_create' | 'connect_ip' | 'connect_user', key: string): Promise<void>;
+  /**
+   * A refusal decided elsewhere (the message limit, checked by the append script in
+   * store/messages.ts): counts it and throws `rate_limited` with the wait.
+   */
+  refuse(name: 'message', retryAfterMs: number): never;
   /**
    * Before a password is checked: throws `rate_limited` when `address` has used up its failures on
    * `account`, when the address has too many failures overall, or when `address` has failed on
@@ -67,16 +69,30 @@ export function accountDelayS(failures: number, free: number, maxS: number): num
   return Math.min(maxS, 2 ** Math.min(30, failures - free - 1));
 }
 
-/** Limits shared by every instance through Redis (rate-limiter-flexible); `RATE_LIMITS=off` makes them no-ops. */
+/**
+ * Limits shared by every instance through Redis (rate-limiter-flexible); `RATE_LIMITS=off` makes them
+ * no-ops. The message limit is not here: the append script applies it (store/messages.ts), and
+ * `refuse` reports its refusals.
+ */
 export function createRateLimits(
   redis: RedisClient,
   keys: Keys,
   cfg: RateLimitConfig,
   onLimited: (name: LimitName) => void,
 ): RateLimits {
+  const refuseMessage = (name: 'message', retryAfterMs: number): never => {
+    onLimited(name);
+    throw new AppError('rate_limited', MESSAGES[name], Math.max(1, Math.ceil(retryAfterMs)));
+  };
   if (!cfg.enabled) {
     const none = async () => undefined;
-    return { consume: none, beforeLogin: none, loginFailed: none, loginSucceeded: none };
+    return {
+      consume: none,
+      refuse: refuseMessage,
+      beforeLogin: none,
+      loginFailed: none,
+      loginSucceeded: none,
+    };
   }
   const make = (name: string, points: number, duration: number) =>
     new RateLimiterRedis({
@@ -86,14 +102,11 @@ export function createRateLimits(
       points,
       duration,
     });
-  const messageSteady = make('message', Math.max(1, Math.ceil(cfg.messagePerS)), 1);
-  const messageBurst = make('message-burst', cfg.messageBurst, 10);
   const consumers: Record<Parameters<RateLimits['consume']>[0], Consumer> = {
     register_ip: make('register-ip', cfg.registerPerIp, cfg.registerWindowS),
     room_create: make('room-create', cfg.roomCreatePerMin, 60),
     connect_ip: make('connect-ip', cfg.connectPerIpPerMin, 60),
     connect_user: make('connect-user', cfg.connectPerUserPerMin, 60),
-    message: new BurstyRateLimiter(messageSteady, messageBurst),
   };
   const loginPair = make('login-pair', cfg.loginPerUser, cfg.loginWindowS);
   const loginIp = make('login-ip', cfg.loginPerIp, cfg.loginWindowS);
@@ -109,6 +122,7 @@ export function createRateLimits(
   };
 
   return {
+    refuse: refuseMessage,
     async consume(name, key) {
       try {
         await consumers[name].consume(key);

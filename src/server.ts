@@ -47,7 +47,12 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   });
   const users = createUserStore(redis.data, keys, passwords);
   const rooms = createRoomStore(redis.data, keys);
-  const messages = createMessageStore(redis.data, keys, config);
+  const messages = createMessageStore(redis.data, keys, {
+    ...config,
+    messageRate: config.rateLimits.enabled
+      ? { perWindow: Math.ceil(config.rateLimits.messagePerS), burst: config.rateLimits.messageBurst }
+      : undefined,
+  });
   const startedAt = new Date().toISOString();
   const presence = createPresenceStore(redis.data, keys, {
     instanceId: config.instanceId,

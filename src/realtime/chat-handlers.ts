@@ -102,10 +102,10 @@ export function createChatListeners(deps: ChatDeps): [event: string, fn: (...arg
       const { text, clientId } = parse(messageSchema, raw);
       const { room, user } = socket.data;
       if (!room) throw new AppError('not_in_room', 'Join a room first.');
-      await limits.consume('message', user);
-      const { message, duplicate } = await metrics.time('append', () =>
-        messages.append(room, user, text, clientId),
-      );
+      // The message rate limit is checked by the append script, in the same round trip.
+      const appended = await metrics.time('append', () => messages.append(room, user, text, clientId));
+      if (appended.retryAfterMs !== undefined) return limits.refuse('message', appended.retryAfterMs);
+      const { message, duplicate } = appended;
       if (!duplicate) {
         socket.to(socketRoom(room)).emit('chat-message', message);
         metrics.messagesIn.inc();

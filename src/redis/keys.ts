@@ -40,6 +40,13 @@ export function createKeys(prefix: string) {
     roomEpoch: (name: string) => `${room(name)}:epoch`,
     /** String with a TTL: the stored message a user's clientId produced, for retries. */
     roomDedupe: (name: string, user: string, clientId: string) => `${room(name)}:dedupe:${user}:${clientId}`,
+    /**
+     * Counters with a TTL: a user's messages in the room in the current 1 s window (`steady`) and
+     * beyond the steady rate in the current 10 s window (`burst`). In the room's slot, so the append
+     * script checks the message rate limit in the same round trip (store/messages.ts).
+     */
+    roomMessageRate: (name: string, user: string, window: 'steady' | 'burst') =>
+      `${room(name)}:rl:${window}:${user}`,
     /** connect-redis session prefix. */
     sessions: `${prefix}sess:`,
     /** Hash: username → live connection count across the cluster. */
