@@ -14,6 +14,7 @@ import {
   type ClientSpec,
   type Command,
   type ConnectResult,
+  type GroupStatus,
   type JoinStats,
   type Reply,
   type Request,
@@ -26,6 +27,17 @@ interface Client {
   spec: ClientSpec;
   socket: Socket;
   sent: number;
+}
+
+/** Per group: reconnect storm figures (reconnecting clients only). */
+const storm = new Map<string, Omit<GroupStatus, 'total' | 'connected'>>();
+function stormOf(group: string): Omit<GroupStatus, 'total' | 'connected'> {
+  let s = storm.get(group);
+  if (!s) {
+    s = { reconnects: 0, connectErrors: 0, http5xx: 0, errors: [], lastConnectAt: 0 };
+    storm.set(group, s);
+  }
+  return s;
 }
 
 interface Tally {
@@ -72,7 +84,7 @@ function ackCode(ack: unknown): string {
 function open(spec: ClientSpec, timeoutMs: number): Promise<Socket> {
   const socket = io(spec.url, {
     transports: ['websocket'],
-    reconnection: false,
+    reconnection: spec.reconnect === true,
     forceNew: true,
     timeout: timeoutMs,
     extraHeaders: spec.cookie ? { cookie: spec.cookie } : {},
@@ -92,6 +104,25 @@ function open(spec: ClientSpec, timeoutMs: number): Promise<Socket> {
   socket.on('disconnect', () => {
     if (!closing) disconnects++;
   });
+  if (spec.reconnect === true) {
+    const s = stormOf(spec.group);
+    let first = true;
+    socket.on('connect', () => {
+      s.lastConnectAt = nowMs();
+      if (!first) s.reconnects++;
+      first = false;
+    });
+    socket.on('connect_error', (err: Error) => {
+      if (first) return;
+      s.connectErrors++;
+      if (
+        /\b5\d\d\b/.test(err.message) ||
+        /\b5\d\d\b/.test(String((err as { description?: unknown }).description))
+      )
+        s.http5xx++;
+      if (s.errors.length < 5) s.errors.push(err.message);
+    });
+  }
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (err: Error) => {
@@ -99,6 +130,15 @@ function open(spec: ClientSpec, timeoutMs: number): Promise<Socket> {
       reject(err);
     });
   });
+}
+
+function status(group: string): GroupStatus {
+  const mine = clients.filter((c) => c.spec.group === group);
+  return {
+    total: mine.length,
+    connected: mine.filter((c) => c.socket.connected).length,
+    ...stormOf(group),
+  };
 }
 
 async function join(socket: Socket, room: string, timeoutMs: number): Promise<void> {
@@ -289,6 +329,7 @@ async function disconnectAll(): Promise<{ closed: number }> {
   for (const c of clients) c.socket.disconnect();
   clients.length = 0;
   tallies.clear();
+  storm.clear();
   disconnects = 0;
   await sleep(50);
   closing = false;
@@ -312,6 +353,8 @@ async function run(command: Command): Promise<unknown> {
       return fill(command);
     case 'joins':
       return joins(command);
+    case 'status':
+      return status(command.group);
     case 'disconnect':
       return disconnectAll();
   }

@@ -33,7 +33,9 @@ const wanted = setup === 'default' ? 'classic' : (process.env.ADAPTER ?? 'auto')
 let unhandled = 0;
 process.on('unhandledRejection', (err) => {
   if (unhandled++ % 1000 === 0)
-    process.stderr.write(`unhandled rejection #${unhandled}: ${err instanceof Error ? err.name : String(err)}\n`);
+    process.stderr.write(
+      `unhandled rejection #${unhandled}: ${err instanceof Error ? err.name : String(err)}\n`,
+    );
 });
 
 const pub = createClient(

@@ -20,6 +20,11 @@ export interface ClientSpec {
   sender: boolean;
   /** Which cluster it belongs to (several may be up at once): steps address one group. */
   group: string;
+  /**
+   * Reconnect after losing the connection, with socket.io-client's default backoff (1 s to 5 s,
+   * randomizationFactor 0.5: the browser client's settings). Default: no reconnection.
+   */
+  reconnect?: boolean;
 }
 
 export type Command =
@@ -46,6 +51,7 @@ export type Command =
       timeoutMs: number;
       expectHistory: boolean;
     }
+  | { type: 'status'; group: string }
   | { type: 'disconnect' };
 
 export interface Request {
@@ -89,6 +95,21 @@ export interface StepStats extends StepProgress {
   ackLatencies: Float64Array;
   /** Sockets that disconnected since connecting. */
   disconnects: number;
+}
+
+/** A group's sockets now (reconnect storm). */
+export interface GroupStatus {
+  total: number;
+  connected: number;
+  /** Successful reconnections since the sockets first connected. */
+  reconnects: number;
+  /** Failed connection attempts, and those answered with an HTTP 5xx (by the message). */
+  connectErrors: number;
+  http5xx: number;
+  /** First few error messages. */
+  errors: string[];
+  /** Epoch ms of the last (re)connect in the group. */
+  lastConnectAt: number;
 }
 
 export interface JoinStats {

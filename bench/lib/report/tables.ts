@@ -280,5 +280,67 @@ export function scaleTable(r: ScaleResult): string {
     'Directory clients get their own rooms (10 here) and a 20-room first page on connect, one `room-created` per creation; ' +
       'original-protocol clients get `update-rooms` bounded to the newest 100 rooms. Before the directory every connect and ' +
       'every creation sent the whole list to every socket (82 KB at 1,000 rooms, 921 KB at 11,000).',
+    ...connectionsSection(r),
   ].join('\n');
+}
+
+function connectionsSection(r: ScaleResult): string[] {
+  const out: string[] = [];
+  if (r.connections.length > 0) {
+    const rows = r.connections.map((c) => [
+      `${c.sockets.toLocaleString('en-US')} (${c.perInstance.toLocaleString('en-US')})`,
+      `${c.connected} / ${c.baselineConnected}`,
+      `**${pb(c.rssPerConnKb, c.baselineRssPerConnKb)}**`,
+      x(ratio(c.rssPerConnKb, c.baselineRssPerConnKb)),
+      pb(c.idleCpuMsPerSPer1k, c.baselineIdleCpuMsPerSPer1k, 2),
+      pb(c.cpuMsPerConnect, c.baselineCpuMsPerConnect, 2),
+    ]);
+    out.push(
+      '',
+      `Connections: idle signed-in sockets over 3 instances, product / baseline relay (default setup). Headline, largest / smallest size (product): ` +
+        `RSS per connection **${x(r.rssRatio)}**, idle CPU per 1000 sockets **${x(r.idleCpuRatio)}**, CPU per connect **${x(r.connectCpuRatio)}**.`,
+      '',
+      table(
+        [
+          'sockets (per instance)',
+          'connected',
+          'RSS per connection KB',
+          'RSS ×',
+          'idle CPU-ms/s per 1000 sockets',
+          'CPU-ms per connect',
+        ],
+        rows,
+      ),
+    );
+  }
+  if (r.storms.length > 0) {
+    const rows = r.storms.map((s) => [
+      s.sockets.toLocaleString('en-US'),
+      String(s.killedHeld),
+      String(s.reconnected),
+      Number.isFinite(s.allBackMs) ? `**${fmt(s.allBackMs / 1000, 1)} s**` : '**not all**',
+      fmt(s.redisCommandsPerReconnect, 1),
+      `${fmt(s.survivorLagP99Ms)} (${fmt(s.survivorLagP99RawMs)})`,
+      `${s.nginx5xx} / ${s.clientConnectErrors}`,
+    ]);
+    out.push(
+      '',
+      `Reconnect storm: idle signed-in sockets through nginx (all on one instance: one client address), that instance SIGKILLed; ` +
+        `clients reconnect with socket.io-client's default jittered backoff (the browser client's). Redis commands per reconnect, largest / smallest: **${x(r.reconnectCommandsRatio)}**.`,
+      '',
+      table(
+        [
+          'sockets',
+          'on the killed instance',
+          'reconnected',
+          'kill → all back',
+          'Redis commands per reconnect',
+          "survivors' lag p99 ms (raw)",
+          'nginx 5xx / client failed attempts',
+        ],
+        rows,
+      ),
+    );
+  }
+  return out;
 }

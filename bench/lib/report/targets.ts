@@ -207,6 +207,67 @@ export function targets(r: ScenarioResults): Target[] {
       r.scale.commandsRatio,
       'INFO commandstats over the connects, script inner commands included',
     );
+    const conns = r.scale.connections;
+    const big = conns.at(-1);
+    if (big) {
+      const sockets = conns.map((c) => c.sockets.toLocaleString('en-US')).join(' / ');
+      vsBaseline(
+        'scale-rss-per-conn',
+        `RSS per idle connection at ${big.sockets.toLocaleString('en-US')} sockets`,
+        big.rssPerConnKb,
+        big.baselineRssPerConnKb,
+        1.3,
+      );
+      flat(
+        'scale-rss-flat',
+        'RSS per idle connection, largest / smallest size',
+        r.scale.rssRatio,
+        `sockets ${sockets}`,
+      );
+      flat(
+        'scale-idle-cpu-flat',
+        'idle CPU per 1000 sockets, largest / smallest size',
+        r.scale.idleCpuRatio,
+        `sockets ${sockets}; ${conns.map((c) => `${fmt(c.idleCpuMsPerSPer1k, 2)}`).join(' / ')} CPU-ms/s per 1000`,
+      );
+    }
+    const storm = r.scale.storms.at(-1);
+    if (storm) {
+      out.push({
+        id: 'storm-all-back',
+        target: `reconnect storm (${storm.sockets.toLocaleString('en-US')} sockets): kill → all back (s)`,
+        product: round(storm.allBackMs / 1000, 2),
+        baseline: undefined,
+        value: round(storm.allBackMs / 1000, 2),
+        limit: '≤ 30 s',
+        met: Number.isFinite(storm.allBackMs) ? storm.allBackMs <= 30_000 : false,
+      });
+      out.push({
+        id: 'storm-lag',
+        target: "reconnect storm: survivors' event-loop lag p99 (ms)",
+        product: round(storm.survivorLagP99Ms, 1),
+        baseline: undefined,
+        value: round(storm.survivorLagP99Ms, 1),
+        limit: '≤ 100 ms',
+        met: Number.isFinite(storm.survivorLagP99Ms) ? storm.survivorLagP99Ms <= 100 : null,
+        note: `raw ${fmt(storm.survivorLagP99RawMs)} ms (includes the 10 ms sampling interval)`,
+      });
+      out.push({
+        id: 'storm-5xx',
+        target: 'reconnect storm: 5xx through nginx',
+        product: storm.nginx5xx,
+        baseline: undefined,
+        value: storm.nginx5xx,
+        limit: '0',
+        met: storm.nginx5xx === 0,
+      });
+      flat(
+        'storm-commands-flat',
+        'Redis commands per reconnect, largest / smallest storm',
+        r.scale.reconnectCommandsRatio,
+        r.scale.storms.map((s) => `${s.sockets}: ${fmt(s.redisCommandsPerReconnect, 1)}`).join(', '),
+      );
+    }
   }
   return out;
 }
