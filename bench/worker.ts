@@ -27,7 +27,32 @@ interface Client {
   spec: ClientSpec;
   socket: Socket;
   sent: number;
+  /** Reconnecting clients in a room: every seq received (live or in previous-messages), for catch-up checks. */
+  seqs?: Set<number>;
 }
+
+/** A reconnecting room member's view: the highest seq held and its epoch (rejoined with them). */
+interface View {
+  seqs: Set<number>;
+  last: number;
+  epoch: string | undefined;
+}
+
+function seqOf(m: unknown): { seq: number; epoch: string | undefined } | undefined {
+  if (typeof m !== 'object' || m === null) return undefined;
+  const { seq, epoch } = m as { seq?: unknown; epoch?: unknown };
+  return typeof seq === 'number' ? { seq, epoch: typeof epoch === 'string' ? epoch : undefined } : undefined;
+}
+
+function hold(view: View, m: unknown): void {
+  const s = seqOf(m);
+  if (!s) return;
+  view.seqs.add(s.seq);
+  if (s.seq > view.last) view.last = s.seq;
+  if (s.epoch) view.epoch = s.epoch;
+}
+
+const views = new WeakMap<Socket, View>();
 
 /** Per group: reconnect storm figures (reconnecting clients only). */
 const storm = new Map<string, Omit<GroupStatus, 'total' | 'connected'>>();
@@ -107,9 +132,27 @@ function open(spec: ClientSpec, timeoutMs: number): Promise<Socket> {
   if (spec.reconnect === true) {
     const s = stormOf(spec.group);
     let first = true;
+    // Like the browser client: a room member rejoins with the last seq it holds (catch-up).
+    const view: View | undefined =
+      spec.room === undefined ? undefined : { seqs: new Set(), last: 0, epoch: undefined };
+    if (view) {
+      views.set(socket, view);
+      socket.on('chat-message', (m: unknown) => hold(view, m));
+      socket.on('previous-messages', (list: unknown) => {
+        if (Array.isArray(list)) for (const m of list) hold(view, m);
+      });
+    }
     socket.on('connect', () => {
       s.lastConnectAt = nowMs();
-      if (!first) s.reconnects++;
+      if (!first) {
+        s.reconnects++;
+        if (view && spec.room !== undefined)
+          socket.emit('join-room', {
+            room: spec.room,
+            ...(view.last > 0 ? { since: view.last } : {}),
+            ...(view.epoch ? { epoch: view.epoch } : {}),
+          });
+      }
       first = false;
     });
     socket.on('connect_error', (err: Error) => {
@@ -130,6 +173,20 @@ function open(spec: ClientSpec, timeoutMs: number): Promise<Socket> {
       reject(err);
     });
   });
+}
+
+/** Of the seqs stored in each room (`expected`), how many its reconnecting members here do not hold. */
+function missingSeqs(cmd: Extract<Command, { type: 'missing' }>): { members: number; missing: number } {
+  let members = 0;
+  let missing = 0;
+  for (const c of clients) {
+    const view = views.get(c.socket);
+    const due = c.spec.room === undefined ? undefined : cmd.expected[c.spec.room];
+    if (c.spec.group !== cmd.group || !view || !due) continue;
+    members++;
+    for (const seq of due) if (!view.seqs.has(seq)) missing++;
+  }
+  return { members, missing };
 }
 
 function status(group: string): GroupStatus {
@@ -355,6 +412,8 @@ async function run(command: Command): Promise<unknown> {
       return joins(command);
     case 'status':
       return status(command.group);
+    case 'missing':
+      return missingSeqs(command);
     case 'disconnect':
       return disconnectAll();
   }

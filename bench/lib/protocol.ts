@@ -52,6 +52,8 @@ export type Command =
       expectHistory: boolean;
     }
   | { type: 'status'; group: string }
+  /** Reconnecting room members: how many of these seqs (room → seqs) they do not hold. */
+  | { type: 'missing'; group: string; expected: Record<string, number[]> }
   | { type: 'disconnect' };
 
 export interface Request {

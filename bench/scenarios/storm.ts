@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { registerAll, scrapeMetrics } from '../lib/http.js';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import { createRooms, registerAll, scrapeMetrics } from '../lib/http.js';
 import { connectClients, sleep, userNames, withCluster, type Ctx } from '../lib/context.js';
 import { nowMs, type ClientSpec, type GroupStatus } from '../lib/protocol.js';
 
@@ -9,10 +10,15 @@ import { nowMs, type ClientSpec, type GroupStatus } from '../lib/protocol.js';
  * instance), then that instance is SIGKILLed. The clients reconnect through nginx with
  * socket.io-client's default backoff (1 s doubling to 5 s, randomizationFactor 0.5: the browser
  * client's settings, public/js/chat/connection.js) and nginx passes them to the survivors.
+ * Every socket is a member of one of ROOMS rooms and, like the browser client, rejoins it with the
+ * last seq it holds once reconnected; a sender per room on a survivor posts every 100 ms from 1 s
+ * before the kill until every socket is back, so messages are stored while members are away.
  * Measured: time from the kill to the last socket back, Redis commands per reconnect (INFO
- * commandstats over the storm, background work included), the survivors' event-loop lag p99 over
- * the storm (/metrics, reset by a scrape right before the kill), 5xx answers in nginx's access log
- * and failed attempts seen by the clients.
+ * commandstats over the storm, the rejoin and background work included, the senders' messages taken
+ * out at the rate measured just before the kill), the survivors' event-loop
+ * lag p99 over the storm (/metrics, reset by a scrape right before the kill), 5xx answers in nginx's
+ * access log and failed attempts seen by the clients, and messages a member never got (live or by
+ * catch-up).
  */
 
 export interface StormRow {
@@ -30,6 +36,57 @@ export interface StormRow {
   nginx5xx: number;
   clientConnectErrors: number;
   clientErrors: string[];
+  /** Messages stored during the storm, and member deliveries due / missing after catch-up. */
+  storedDuringStorm: number;
+  deliveriesDue: number;
+  lost: number;
+}
+
+const ROOMS = 10;
+const SEND_EVERY_MS = 100;
+
+/** One sender per room on a survivor: posts every SEND_EVERY_MS until stopped; the acked seqs per room. */
+async function startSenders(url: string, cookie: string, rooms: readonly string[]) {
+  const seqs: Record<string, number[]> = {};
+  const sockets: Socket[] = [];
+  for (const room of rooms) {
+    const socket = ioClient(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      extraHeaders: { cookie },
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    await socket.timeout(10_000).emitWithAck('join-room', room);
+    sockets.push(socket);
+    seqs[room] = [];
+  }
+  let n = 0;
+  const timer = setInterval(() => {
+    sockets.forEach((socket, r) => {
+      const room = rooms[r] ?? '';
+      const text = `storm ${n++}`;
+      socket
+        .timeout(10_000)
+        .emitWithAck('message', { text, clientId: `storm-${r}-${n}` })
+        .then((ack: { success?: boolean; message?: { seq?: number } }) => {
+          const seq = ack.message?.seq;
+          if (ack.success === true && typeof seq === 'number') seqs[room]?.push(seq);
+        })
+        .catch(() => undefined);
+    });
+  }, SEND_EVERY_MS);
+  return {
+    seqs,
+    async stop() {
+      clearInterval(timer);
+      await sleep(1000);
+      for (const socket of sockets) socket.close();
+    },
+  };
 }
 
 /** Sockets per signed-in session (tabs): keeps registrations (bcrypt) short at size. */
@@ -71,12 +128,15 @@ export async function stormRun(ctx: Ctx, sockets: number): Promise<StormRow> {
       const sessions = Math.ceil(sockets / SOCKETS_PER_SESSION);
       const names = userNames(`storm${sockets}-`, sessions);
       const cookies = await registerAll(cluster.urls, names, 8);
+      const rooms = Array.from({ length: ctx.smoke ? 2 : ROOMS }, (_, r) => `storm-${r}`);
+      await createRooms(cluster.urls[0] ?? '', cookies[0] ?? '', rooms);
       const specs: ClientSpec[] = Array.from({ length: sockets }, (_, i) => ({
         id: 300_000 + i,
         url: nginx.url,
         instance: -1,
         cookie: cookies[i % sessions],
         username: names[i % sessions] ?? '',
+        room: rooms[i % rooms.length],
         sender: false,
         group: label,
         reconnect: true,
@@ -96,7 +156,15 @@ export async function stormRun(ctx: Ctx, sockets: number): Promise<StormRow> {
       const survivors = cluster.urls.filter((_, i) => i !== target);
       await Promise.all(survivors.map((url) => scrapeMetrics(url, cluster.metricsToken))); // resets lag
       const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+      const senders = await startSenders(survivors[0] ?? '', cookies[0] ?? '', rooms);
+      const storedNow = () => Object.values(senders.seqs).reduce((n, list) => n + list.length, 0);
+      // The senders' own Redis commands per message (with the background work), to take out of the storm's.
+      await sleep(300);
+      const [calmCmds, calmStored] = [total(await cluster.commandStats()), storedNow()];
+      await sleep(1000);
       const cmds0 = total(await cluster.commandStats());
+      const stored0 = storedNow();
+      const perMessage = (cmds0 - calmCmds) / Math.max(1, stored0 - calmStored);
       const t0 = nowMs();
       await victim.kill();
       const deadline = t0 + (ctx.smoke ? 30_000 : 60_000);
@@ -115,23 +183,48 @@ export async function stormRun(ctx: Ctx, sockets: number): Promise<StormRow> {
       );
       await sleep(500);
       const cmds1 = total(await cluster.commandStats());
+      const stormMessages = storedNow() - stored0;
+      await senders.stop();
+      // Rejoins (catch-up) may still be answering: poll until nothing is missing or it stops changing.
+      let lost = Number.NaN;
+      for (const until = nowMs() + (ctx.smoke ? 5000 : 15_000); nowMs() < until;) {
+        const gaps = await ctx.pool.all<{ members: number; missing: number }>(
+          () => ({ type: 'missing', group: label, expected: senders.seqs }),
+          30_000,
+        );
+        const now = gaps.reduce((n, g) => n + g.missing, 0);
+        if (now === 0 || now === lost) {
+          lost = now;
+          break;
+        }
+        lost = now;
+        await sleep(1000);
+      }
+      const stored = storedNow();
       const lag = Math.max(...lags);
       const row: StormRow = {
         sockets,
         killedHeld: held[target] ?? 0,
         reconnected: s.reconnects,
         allBackMs: allBack ? s.lastConnectAt - t0 : Number.NaN,
-        redisCommandsPerReconnect: (cmds1 - cmds0) / Math.max(1, s.reconnects),
+        redisCommandsPerReconnect:
+          Math.max(0, cmds1 - cmds0 - perMessage * stormMessages) / Math.max(1, s.reconnects),
         survivorLagP99RawMs: lag,
         survivorLagP99Ms: Math.max(0, lag - LAG_SAMPLING_MS),
         nginx5xx: count5xx(nginx.accessLog),
         clientConnectErrors: s.connectErrors,
         clientErrors: s.errors,
+        storedDuringStorm: stored,
+        deliveriesDue: Object.values(senders.seqs).reduce(
+          (n, list) => n + list.length * (sockets / rooms.length),
+          0,
+        ),
+        lost,
       };
       ctx.log(
         `    storm ${sockets}: killed instance ${target + 1} holding ${row.killedHeld}; ${s.connected}/${s.total} back` +
           `${allBack ? ` in ${Math.round(row.allBackMs)} ms` : ' (not all)'}, ${row.redisCommandsPerReconnect.toFixed(1)} Redis commands per reconnect, ` +
-          `survivors' lag p99 ${lag.toFixed(1)} ms raw, nginx 5xx ${row.nginx5xx}, client errors ${s.connectErrors}${s.errors.length ? ` (${s.errors.join('; ')})` : ''}`,
+          `survivors' lag p99 ${lag.toFixed(1)} ms raw, ${stored} messages stored meanwhile, ${lost} member deliveries missing after catch-up, nginx 5xx ${row.nginx5xx}, client errors ${s.connectErrors}${s.errors.length ? ` (${s.errors.join('; ')})` : ''}`,
       );
       return row;
     },

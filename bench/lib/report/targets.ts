@@ -253,6 +253,16 @@ export function targets(r: ScenarioResults): Target[] {
         note: `raw ${fmt(storm.survivorLagP99RawMs)} ms (includes the 10 ms sampling interval)`,
       });
       out.push({
+        id: 'storm-lost',
+        target: 'reconnect storm: member deliveries missing after catch-up',
+        product: storm.lost,
+        baseline: undefined,
+        value: storm.lost,
+        limit: '0',
+        met: Number.isFinite(storm.lost) ? storm.lost === 0 : null,
+        note: `${storm.storedDuringStorm} messages stored during the storm`,
+      });
+      out.push({
         id: 'storm-5xx',
         target: 'reconnect storm: 5xx through nginx',
         product: storm.nginx5xx,
