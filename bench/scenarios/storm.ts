@@ -168,12 +168,16 @@ export async function stormRun(ctx: Ctx, sockets: number): Promise<StormRow> {
       const t0 = nowMs();
       await victim.kill();
       const deadline = t0 + (ctx.smoke ? 30_000 : 60_000);
+      // Back: every socket the killed instance held has reconnected (right after the kill, clients
+      // may not have noticed it yet and still count as connected).
+      const gone = held[target] ?? 0;
+      const back = (st: GroupStatus) => st.connected === st.total && st.reconnects >= gone;
       let s = await status(ctx, label);
-      while (s.connected < s.total && nowMs() < deadline) {
+      while (!back(s) && nowMs() < deadline) {
         await sleep(200);
         s = await status(ctx, label);
       }
-      const allBack = s.connected === s.total;
+      const allBack = back(s);
       const lags = await Promise.all(
         survivors.map(
           async (url) =>
