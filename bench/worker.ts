@@ -59,7 +59,7 @@ const storm = new Map<string, Omit<GroupStatus, 'total' | 'connected'>>();
 function stormOf(group: string): Omit<GroupStatus, 'total' | 'connected'> {
   let s = storm.get(group);
   if (!s) {
-    s = { reconnects: 0, connectErrors: 0, http5xx: 0, errors: [], lastConnectAt: 0 };
+    s = { reconnects: 0, connectErrors: 0, http5xx: 0, errors: [], lastConnectAt: 0, notRecovered: 0 };
     storm.set(group, s);
   }
   return s;
@@ -147,11 +147,18 @@ function open(spec: ClientSpec, timeoutMs: number): Promise<Socket> {
       if (!first) {
         s.reconnects++;
         if (view && spec.room !== undefined)
-          socket.emit('join-room', {
-            room: spec.room,
-            ...(view.last > 0 ? { since: view.last } : {}),
-            ...(view.epoch ? { epoch: view.epoch } : {}),
-          });
+          socket.emit(
+            'join-room',
+            {
+              room: spec.room,
+              ...(view.last > 0 ? { since: view.last } : {}),
+              ...(view.epoch ? { epoch: view.epoch } : {}),
+            },
+            (ack: unknown) => {
+              // More was stored meanwhile than the room keeps (HISTORY_SIZE): the newest page instead.
+              if ((ack as { recovered?: unknown } | null)?.recovered === false) s.notRecovered++;
+            },
+          );
       }
       first = false;
     });

@@ -112,6 +112,8 @@ export interface GroupStatus {
   errors: string[];
   /** Epoch ms of the last (re)connect in the group. */
   lastConnectAt: number;
+  /** Rejoins answered `recovered: false` (more stored meanwhile than the room keeps). */
+  notRecovered: number;
 }
 
 export interface JoinStats {

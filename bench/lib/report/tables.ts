@@ -322,12 +322,12 @@ function connectionsSection(r: ScaleResult): string[] {
       fmt(s.redisCommandsPerReconnect, 1),
       `${fmt(s.survivorLagP99Ms)} (${fmt(s.survivorLagP99RawMs)})`,
       `${s.nginx5xx} / ${s.clientConnectErrors}`,
-      `${s.storedDuringStorm} / **${s.lost}**`,
+      `${s.storedDuringStorm} / **${s.lost}** (${s.notRecovered})`,
     ]);
     out.push(
       '',
       `Reconnect storm: signed-in sockets through nginx (all on one instance: one client address), members of 10 rooms, that instance SIGKILLed; ` +
-        `clients reconnect with socket.io-client's default jittered backoff (the browser client's) and rejoin with the last seq they hold, while a sender per room on a survivor posts every 100 ms. Redis commands per reconnect, largest / smallest: **${x(r.reconnectCommandsRatio)}**.`,
+        `clients reconnect with socket.io-client's default jittered backoff (the browser client's) and rejoin with the last seq they hold, while a sender per room on a survivor posts every 500 ms. Redis commands per reconnect, largest / smallest: **${x(r.reconnectCommandsRatio)}**.`,
       '',
       table(
         [
@@ -338,7 +338,7 @@ function connectionsSection(r: ScaleResult): string[] {
           'Redis commands per reconnect',
           "survivors' lag p99 ms (raw)",
           'nginx 5xx / client failed attempts',
-          'messages stored meanwhile / member deliveries missing after catch-up',
+          'messages stored meanwhile / member deliveries missing after catch-up (rejoins not recovered)',
         ],
         rows,
       ),

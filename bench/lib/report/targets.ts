@@ -260,7 +260,7 @@ export function targets(r: ScenarioResults): Target[] {
         value: storm.lost,
         limit: '0',
         met: Number.isFinite(storm.lost) ? storm.lost === 0 : null,
-        note: `${storm.storedDuringStorm} messages stored during the storm`,
+        note: `${storm.storedDuringStorm} messages stored during the storm; ${storm.notRecovered} rejoins answered recovered: false`,
       });
       out.push({
         id: 'storm-5xx',
