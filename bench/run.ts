@@ -71,6 +71,7 @@ async function main(): Promise<number> {
     quietBudget: { remainingS: opts.quietWaitS },
     steps: opts.steps,
     textChars: 80,
+    acks: opts.acks,
     pool,
     log: (line) => out(`[${((nowMs() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`),
   };
@@ -138,6 +139,7 @@ async function main(): Promise<number> {
       durationS: opts.durationS,
       repeat: opts.repeat,
       workers: opts.workers,
+      acks: opts.acks,
       cpuProf: opts.cpuProf,
       logLevel: opts.logLevel,
       productEntry: opts.productEntry,

@@ -14,6 +14,7 @@ import {
   type ClientSpec,
   type Command,
   type ConnectResult,
+  type GroupStatus,
   type JoinStats,
   type Reply,
   type Request,
@@ -26,6 +27,42 @@ interface Client {
   spec: ClientSpec;
   socket: Socket;
   sent: number;
+  /** Reconnecting clients in a room: every seq received (live or in previous-messages), for catch-up checks. */
+  seqs?: Set<number>;
+}
+
+/** A reconnecting room member's view: the highest seq held and its epoch (rejoined with them). */
+interface View {
+  seqs: Set<number>;
+  last: number;
+  epoch: string | undefined;
+}
+
+function seqOf(m: unknown): { seq: number; epoch: string | undefined } | undefined {
+  if (typeof m !== 'object' || m === null) return undefined;
+  const { seq, epoch } = m as { seq?: unknown; epoch?: unknown };
+  return typeof seq === 'number' ? { seq, epoch: typeof epoch === 'string' ? epoch : undefined } : undefined;
+}
+
+function hold(view: View, m: unknown): void {
+  const s = seqOf(m);
+  if (!s) return;
+  view.seqs.add(s.seq);
+  if (s.seq > view.last) view.last = s.seq;
+  if (s.epoch) view.epoch = s.epoch;
+}
+
+const views = new WeakMap<Socket, View>();
+
+/** Per group: reconnect storm figures (reconnecting clients only). */
+const storm = new Map<string, Omit<GroupStatus, 'total' | 'connected'>>();
+function stormOf(group: string): Omit<GroupStatus, 'total' | 'connected'> {
+  let s = storm.get(group);
+  if (!s) {
+    s = { reconnects: 0, connectErrors: 0, http5xx: 0, errors: [], lastConnectAt: 0, notRecovered: 0 };
+    storm.set(group, s);
+  }
+  return s;
 }
 
 interface Tally {
@@ -72,7 +109,7 @@ function ackCode(ack: unknown): string {
 function open(spec: ClientSpec, timeoutMs: number): Promise<Socket> {
   const socket = io(spec.url, {
     transports: ['websocket'],
-    reconnection: false,
+    reconnection: spec.reconnect === true,
     forceNew: true,
     timeout: timeoutMs,
     extraHeaders: spec.cookie ? { cookie: spec.cookie } : {},
@@ -92,6 +129,50 @@ function open(spec: ClientSpec, timeoutMs: number): Promise<Socket> {
   socket.on('disconnect', () => {
     if (!closing) disconnects++;
   });
+  if (spec.reconnect === true) {
+    const s = stormOf(spec.group);
+    let first = true;
+    // Like the browser client: a room member rejoins with the last seq it holds (catch-up).
+    const view: View | undefined =
+      spec.room === undefined ? undefined : { seqs: new Set(), last: 0, epoch: undefined };
+    if (view) {
+      views.set(socket, view);
+      socket.on('chat-message', (m: unknown) => hold(view, m));
+      socket.on('previous-messages', (list: unknown) => {
+        if (Array.isArray(list)) for (const m of list) hold(view, m);
+      });
+    }
+    socket.on('connect', () => {
+      s.lastConnectAt = nowMs();
+      if (!first) {
+        s.reconnects++;
+        if (view && spec.room !== undefined)
+          socket.emit(
+            'join-room',
+            {
+              room: spec.room,
+              ...(view.last > 0 ? { since: view.last } : {}),
+              ...(view.epoch ? { epoch: view.epoch } : {}),
+            },
+            (ack: unknown) => {
+              // More was stored meanwhile than the room keeps (HISTORY_SIZE): the newest page instead.
+              if ((ack as { recovered?: unknown } | null)?.recovered === false) s.notRecovered++;
+            },
+          );
+      }
+      first = false;
+    });
+    socket.on('connect_error', (err: Error) => {
+      if (first) return;
+      s.connectErrors++;
+      if (
+        /\b5\d\d\b/.test(err.message) ||
+        /\b5\d\d\b/.test(String((err as { description?: unknown }).description))
+      )
+        s.http5xx++;
+      if (s.errors.length < 5) s.errors.push(err.message);
+    });
+  }
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (err: Error) => {
@@ -99,6 +180,29 @@ function open(spec: ClientSpec, timeoutMs: number): Promise<Socket> {
       reject(err);
     });
   });
+}
+
+/** Of the seqs stored in each room (`expected`), how many its reconnecting members here do not hold. */
+function missingSeqs(cmd: Extract<Command, { type: 'missing' }>): { members: number; missing: number } {
+  let members = 0;
+  let missing = 0;
+  for (const c of clients) {
+    const view = views.get(c.socket);
+    const due = c.spec.room === undefined ? undefined : cmd.expected[c.spec.room];
+    if (c.spec.group !== cmd.group || !view || !due) continue;
+    members++;
+    for (const seq of due) if (!view.seqs.has(seq)) missing++;
+  }
+  return { members, missing };
+}
+
+function status(group: string): GroupStatus {
+  const mine = clients.filter((c) => c.spec.group === group);
+  return {
+    total: mine.length,
+    connected: mine.filter((c) => c.socket.connected).length,
+    ...stormOf(group),
+  };
 }
 
 async function join(socket: Socket, room: string, timeoutMs: number): Promise<void> {
@@ -135,12 +239,16 @@ async function connect(cmd: Extract<Command, { type: 'connect' }>): Promise<Conn
   return { connected: cmd.clients.length - failed, failed, errors, elapsedMs: last - started };
 }
 
-function send(client: Client, step: number, textChars: number): void {
+function send(client: Client, step: number, textChars: number, acks: boolean): void {
   const t = tally(step);
   const sentAt = nowMs();
   const text = messageText(step, client.spec.instance, sentAt, textChars);
   const clientId = `b${client.spec.id}-${client.sent++}`;
   t.sent++;
+  if (!acks) {
+    client.socket.emit('message', { text, clientId });
+    return;
+  }
   client.socket.emit('message', { text, clientId }, (ack: unknown) => {
     if (ackSucceeded(ack)) {
       t.acked++;
@@ -170,7 +278,7 @@ async function step(cmd: Extract<Command, { type: 'step' }>): Promise<StepSent> 
     const due = Math.min(total, Math.floor(((nowMs() - started) * cmd.ratePerS) / 1000) + 1);
     while (sent < due) {
       const client = senders[sent % senders.length];
-      if (client) send(client, cmd.step, cmd.textChars);
+      if (client) send(client, cmd.step, cmd.textChars, cmd.acks);
       sent++;
     }
     await sleep(2);
@@ -285,6 +393,7 @@ async function disconnectAll(): Promise<{ closed: number }> {
   for (const c of clients) c.socket.disconnect();
   clients.length = 0;
   tallies.clear();
+  storm.clear();
   disconnects = 0;
   await sleep(50);
   closing = false;
@@ -308,6 +417,10 @@ async function run(command: Command): Promise<unknown> {
       return fill(command);
     case 'joins':
       return joins(command);
+    case 'status':
+      return status(command.group);
+    case 'missing':
+      return missingSeqs(command);
     case 'disconnect':
       return disconnectAll();
   }

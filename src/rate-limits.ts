@@ -1,4 +1,4 @@
-import { BurstyRateLimiter, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from './config.js';
 import { AppError } from './errors.js';
 import type { RedisClient } from './redis/clients.js';
@@ -17,14 +17,20 @@ export type LimitName =
   | 'room_create'
   | 'connect_ip'
   | 'connect_user'
-  | 'invite';
+  | 'invite'
+  | 'message_change';
 
 export interface RateLimits {
   /** Consumes a point; throws `rate_limited` with the wait when none is left. */
   consume(
-    name: 'register_ip' | 'message' | 'room_create' | 'connect_ip' | 'connect_user' | 'invite',
+    name: 'register_ip' | 'room_create' | 'connect_ip' | 'connect_user' | 'invite' | 'message_change',
     key: string,
   ): Promise<void>;
+  /**
+   * A refusal decided elsewhere (the message limit, checked by the append script in
+   * store/messages.ts): counts it and throws `rate_limited` with the wait.
+   */
+  refuse(name: 'message', retryAfterMs: number): never;
   /**
    * Before a password is checked: throws `rate_limited` when `address` has used up its failures on
    * `account`, when the address has too many failures overall, or when `address` has failed on
@@ -48,6 +54,7 @@ const MESSAGES: Record<LimitName, string> = {
   connect_ip: 'Too many connections from your address; wait a minute.',
   connect_user: 'Too many connections for your account; wait a minute.',
   invite: 'You are inviting people too fast; wait a minute.',
+  message_change: 'You are editing or deleting messages too fast; slow down.',
 };
 
 function limited(name: LimitName, res: RateLimiterRes): AppError {
@@ -69,16 +76,30 @@ export function accountDelayS(failures: number, free: number, maxS: number): num
   return Math.min(maxS, 2 ** Math.min(30, failures - free - 1));
 }
 
-/** Limits shared by every instance through Redis (rate-limiter-flexible); `RATE_LIMITS=off` makes them no-ops. */
+/**
+ * Limits shared by every instance through Redis (rate-limiter-flexible); `RATE_LIMITS=off` makes them
+ * no-ops. The message limit is not here: the append script applies it (store/messages.ts), and
+ * `refuse` reports its refusals.
+ */
 export function createRateLimits(
   redis: RedisClient,
   keys: Keys,
   cfg: RateLimitConfig,
   onLimited: (name: LimitName) => void,
 ): RateLimits {
+  const refuseMessage = (name: 'message', retryAfterMs: number): never => {
+    onLimited(name);
+    throw new AppError('rate_limited', MESSAGES[name], Math.max(1, Math.ceil(retryAfterMs)));
+  };
   if (!cfg.enabled) {
     const none = async () => undefined;
-    return { consume: none, beforeLogin: none, loginFailed: none, loginSucceeded: none };
+    return {
+      consume: none,
+      refuse: refuseMessage,
+      beforeLogin: none,
+      loginFailed: none,
+      loginSucceeded: none,
+    };
   }
   const make = (name: string, points: number, duration: number) =>
     new RateLimiterRedis({
@@ -88,15 +109,15 @@ export function createRateLimits(
       points,
       duration,
     });
-  const messageSteady = make('message', Math.max(1, Math.ceil(cfg.messagePerS)), 1);
-  const messageBurst = make('message-burst', cfg.messageBurst, 10);
   const consumers: Record<Parameters<RateLimits['consume']>[0], Consumer> = {
     register_ip: make('register-ip', cfg.registerPerIp, cfg.registerWindowS),
     room_create: make('room-create', cfg.roomCreatePerMin, 60),
     connect_ip: make('connect-ip', cfg.connectPerIpPerMin, 60),
     connect_user: make('connect-user', cfg.connectPerUserPerMin, 60),
     invite: make('invite', cfg.invitePerMin, 60),
-    message: new BurstyRateLimiter(messageSteady, messageBurst),
+    // Edits and deletions (issue 14): the message burst per 10 s, per user. Rare next to messages,
+    // so rate-limiter-flexible's own round trip is fine here.
+    message_change: make('message-change', cfg.messageBurst, 10),
   };
   const loginPair = make('login-pair', cfg.loginPerUser, cfg.loginWindowS);
   const loginIp = make('login-ip', cfg.loginPerIp, cfg.loginWindowS);
@@ -112,6 +133,7 @@ export function createRateLimits(
   };
 
   return {
+    refuse: refuseMessage,
     async consume(name, key) {
       try {
         await consumers[name].consume(key);

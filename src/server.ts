@@ -58,7 +58,12 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   const rooms = createRoomStore(redis.data, keys);
   const members = createMemberStore(redis.data, keys);
   const access = createAccess(rooms, members);
-  const messages = createMessageStore(redis.data, keys, config);
+  const messages = createMessageStore(redis.data, keys, {
+    ...config,
+    messageRate: config.rateLimits.enabled
+      ? { perWindow: Math.ceil(config.rateLimits.messagePerS), burst: config.rateLimits.messageBurst }
+      : undefined,
+  });
   // Issue 14: edits/deletions, read markers, mentions; suspension.
   const changes = createMessageChangeStore(redis.data, keys, config);
   const moderation = createModerationStore(redis.data, keys);

@@ -60,7 +60,12 @@ export const TIERS = [
     command: ['vitest', 'run', '--project', 'docker'],
     needs: ['docker', 'dockerd', 'docker-compose', 'debootstrap', 'ip'],
   },
-  { name: 'bench smoke', command: ['npm', 'run', 'bench:smoke'], needs: ['redis-server'], build: true },
+  {
+    name: 'bench smoke',
+    command: ['npm', 'run', 'bench:smoke'],
+    needs: ['redis-server', 'nginx'],
+    build: true,
+  },
 ];
 
 /** Program on PATH → the Debian package that provides it. */

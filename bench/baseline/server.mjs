@@ -5,8 +5,15 @@
 // identical cluster. Plain JavaScript on purpose: no build step, nothing loaded that the relay
 // does not need.
 //
-// env: PORT, HOST (default 127.0.0.1), REDIS_URL, ADAPTER=auto|sharded|classic (auto: sharded on
-// Redis >= 7, the same rule as the product). GET /readyz answers 200 once the adapter is set up.
+// Two setups (env SETUP):
+// - `default` (the bench's primary baseline): what a user following the adapter's README gets, the
+//   classic `createAdapter(pubClient, subClient)` with a plain `createClient({ url })` and its
+//   `duplicate()`, no options: every instance PSUBSCRIBEs to every room's broadcasts, and node-redis
+//   keeps its default per-command timeout.
+// - `matched` (the second column): the adapter the product picks (sharded with dynamic subscriptions
+//   on Redis >= 7, ADAPTER=auto|sharded|classic) and its Redis client settings (no per-command timeout).
+// env: PORT, HOST (default 127.0.0.1), REDIS_URL, SETUP=default|matched, ADAPTER (matched only).
+// GET /readyz answers 200 once the adapter is set up.
 import http from 'node:http';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
@@ -15,9 +22,25 @@ import { Server } from 'socket.io';
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const wanted = process.env.ADAPTER ?? 'auto';
+const setup = process.env.SETUP ?? 'default';
+if (setup !== 'default' && setup !== 'matched') throw new Error(`SETUP: default or matched, got ${setup}`);
+const wanted = setup === 'default' ? 'classic' : (process.env.ADAPTER ?? 'auto');
 
-const pub = createClient({ url: redisUrl });
+// In the default setup node-redis gives every command a 5 s timeout; under overload (commands queued
+// longer than that) it rejects the adapter's PUBLISH, which the adapter does not await: an unhandled
+// rejection, which ends a Node process. Counted and logged instead, so an overloaded step measures
+// the relay rather than killing it.
+let unhandled = 0;
+process.on('unhandledRejection', (err) => {
+  if (unhandled++ % 1000 === 0)
+    process.stderr.write(
+      `unhandled rejection #${unhandled}: ${err instanceof Error ? err.name : String(err)}\n`,
+    );
+});
+
+const pub = createClient(
+  setup === 'default' ? { url: redisUrl } : { url: redisUrl, commandOptions: { timeout: 0 } },
+);
 const sub = pub.duplicate();
 for (const client of [pub, sub]) client.on('error', (err) => process.stderr.write(`redis: ${err.message}\n`));
 await Promise.all([pub.connect(), sub.connect()]);
@@ -29,7 +52,7 @@ let ready = false;
 const httpServer = http.createServer((req, res) => {
   if (req.url === '/healthz' || req.url === '/readyz') {
     res.writeHead(ready || req.url === '/healthz' ? 200 : 503, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ success: ready, adapter }));
+    res.end(JSON.stringify({ success: ready, adapter, setup }));
     return;
   }
   // Socket.IO answers its own path before this listener runs; anything else is unknown here.
@@ -46,9 +69,11 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: 32 * 1024,
 });
 io.adapter(
-  adapter === 'sharded'
-    ? createShardedAdapter(pub, sub, { subscriptionMode: 'dynamic' })
-    : createAdapter(pub, sub, { requestsTimeout: 5_000 }),
+  setup === 'default'
+    ? createAdapter(pub, sub)
+    : adapter === 'sharded'
+      ? createShardedAdapter(pub, sub, { subscriptionMode: 'dynamic' })
+      : createAdapter(pub, sub, { requestsTimeout: 5_000 }),
 );
 
 io.on('connection', (socket) => {

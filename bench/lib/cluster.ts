@@ -26,6 +26,8 @@ export interface ClusterOptions {
   runDir: string;
   /** Start instances with an inspector on a free loopback port (forced GC, CPU profiles). */
   inspect?: boolean;
+  /** nginx (the repository's nginx.conf) in front of the instances (reconnect storm). */
+  nginx?: boolean;
   logLevel: string;
   /** Product only: another entry than dist/main.js (a candidate build), and env overrides. */
   productEntry?: string;
@@ -42,6 +44,8 @@ export interface BenchCluster {
   deployment: RedisDeployment;
   instances: readonly ClusterInstance[];
   urls: string[];
+  /** nginx in front, when asked for: its URL and its access log. */
+  nginx?: { url: string; accessLog: string };
   /** Each instance's log file (stdout and stderr). */
   logFiles: string[];
   metricsToken: string;
@@ -79,6 +83,7 @@ export async function startCluster(opts: ClusterOptions): Promise<BenchCluster> 
     dir,
     instances: opts.instances,
     redis: opts.redis ?? standaloneRedis({ appendonly: false }),
+    ...(opts.nginx === true ? { nginx: {} } : {}),
     id: (i) => `${opts.label}-${i + 1}`,
     ...(opts.kind === 'baseline'
       ? { entry: BASELINE_ENTRY }
@@ -114,6 +119,9 @@ export async function startCluster(opts: ClusterOptions): Promise<BenchCluster> 
     deployment: built.redis,
     instances: built.instances,
     urls: built.instances.map((i) => i.url),
+    ...(built.nginx
+      ? { nginx: { url: built.nginx.url, accessLog: path.join(dir, 'nginx', 'logs', 'access.log') } }
+      : {}),
     logFiles: built.instances.map((i) => i.logFile),
     metricsToken,
     adapter: 'unknown',

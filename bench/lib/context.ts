@@ -20,6 +20,8 @@ export interface Ctx {
   /** Fan-out: measurement windows per rate and side. */
   repeat: number;
   steps: number[];
+  /** Fan-out senders ask for acks (`--acks off`: per-message figures count sent messages). */
+  acks: boolean;
   /** Characters of each chat message's text. */
   textChars: number;
   pool: WorkerPool;

@@ -22,6 +22,7 @@ export type Scenario = (typeof SCENARIOS)[number];
  *   --duration-s N         seconds per fan-out window
  *   --repeat N             fan-out windows per rate and side, alternating product/baseline (default 2; smoke 1)
  *   --workers N            load generator processes (1–2, default 2)
+ *   --acks on|off          fan-out senders ask for an ack per message (default on; off: figures per sent message)
  *   --cpu-prof             start product instances with --cpu-prof (profiles in the run directory)
  *   --log-level L          instances' LOG_LEVEL (default warn)
  *   --product-entry FILE   run this instead of dist/main.js as the product (A/B a candidate build;
@@ -41,6 +42,7 @@ export function benchOptions() {
       'duration-s': { type: 'string' },
       repeat: { type: 'string' },
       workers: { type: 'string' },
+      acks: { type: 'string', default: 'on' },
       'cpu-prof': { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'warn' },
       'product-entry': { type: 'string' },
@@ -72,8 +74,10 @@ export function benchOptions() {
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 10) throw new Error('--repeat: 1 to 10');
   const workers = Number(values.workers ?? 2);
   if (workers !== 1 && workers !== 2) throw new Error('--workers: 1 or 2');
+  if (values.acks !== 'on' && values.acks !== 'off') throw new Error('--acks: on or off');
   return {
     smoke,
+    acks: values.acks === 'on',
     scenarios: scenarios as Scenario[],
     steps,
     durationS,

@@ -20,11 +20,25 @@ export interface ClientSpec {
   sender: boolean;
   /** Which cluster it belongs to (several may be up at once): steps address one group. */
   group: string;
+  /**
+   * Reconnect after losing the connection, with socket.io-client's default backoff (1 s to 5 s,
+   * randomizationFactor 0.5: the browser client's settings). Default: no reconnection.
+   */
+  reconnect?: boolean;
 }
 
 export type Command =
   | { type: 'connect'; clients: ClientSpec[]; concurrency: number; timeoutMs: number }
-  | { type: 'step'; group: string; step: number; ratePerS: number; durationMs: number; textChars: number }
+  | {
+      type: 'step';
+      group: string;
+      step: number;
+      ratePerS: number;
+      durationMs: number;
+      textChars: number;
+      /** Ask for an ack per message (false: emit without one). */
+      acks: boolean;
+    }
   | { type: 'stop' }
   | { type: 'progress'; step: number }
   | { type: 'collect'; step: number }
@@ -37,6 +51,9 @@ export type Command =
       timeoutMs: number;
       expectHistory: boolean;
     }
+  | { type: 'status'; group: string }
+  /** Reconnecting room members: how many of these seqs (room → seqs) they do not hold. */
+  | { type: 'missing'; group: string; expected: Record<string, number[]> }
   | { type: 'disconnect' };
 
 export interface Request {
@@ -80,6 +97,23 @@ export interface StepStats extends StepProgress {
   ackLatencies: Float64Array;
   /** Sockets that disconnected since connecting. */
   disconnects: number;
+}
+
+/** A group's sockets now (reconnect storm). */
+export interface GroupStatus {
+  total: number;
+  connected: number;
+  /** Successful reconnections since the sockets first connected. */
+  reconnects: number;
+  /** Failed connection attempts, and those answered with an HTTP 5xx (by the message). */
+  connectErrors: number;
+  http5xx: number;
+  /** First few error messages. */
+  errors: string[];
+  /** Epoch ms of the last (re)connect in the group. */
+  lastConnectAt: number;
+  /** Rejoins answered `recovered: false` (more stored meanwhile than the room keeps). */
+  notRecovered: number;
 }
 
 export interface JoinStats {

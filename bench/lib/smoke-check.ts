@@ -10,7 +10,7 @@ export function missing(name: Scenario, r: ScenarioResults): string | undefined 
       const f = r.fanout;
       const ok =
         f &&
-        [f.product, f.baseline].every(
+        [f.product, f.baseline, f.matched].every(
           (run) =>
             run.steps.length > 0 &&
             run.steps.every((s) => s.received > 0 && finite(s.appCpuMsPer1k, s.latency.p99)),
@@ -47,9 +47,13 @@ export function missing(name: Scenario, r: ScenarioResults): string | undefined 
     }
     case 'scale': {
       const s = r.scale;
-      return s && s.rows.length > 1 && s.rows.every((row) => row.connectBytes > 0 && row.creationBytes > 0)
-        ? undefined
-        : 'no scale figures';
+      if (!s || s.rows.length < 2 || !s.rows.every((row) => row.connectBytes > 0 && row.creationBytes > 0))
+        return 'no scale figures';
+      if (s.connections.length < 2 || !s.connections.every((c) => c.connected > 0 && finite(c.rssPerConnKb)))
+        return 'no connection figures';
+      if (s.storms.length < 2 || !s.storms.every((st) => st.reconnected > 0 && finite(st.allBackMs)))
+        return 'reconnect storm: not every socket came back';
+      return undefined;
     }
     case 'presence': {
       const p = r.presence;

@@ -64,11 +64,14 @@ export interface StepOptions {
   during?: () => Promise<void>;
   /** Count round trips with MONITOR (slows Redis: not for a measured step). */
   monitor?: boolean;
+  /** Senders ask for an ack (default true); without, per-message figures count sent messages. */
+  acks?: boolean;
 }
 
 /** What one measured window collected, before summarising (several windows of a rate can be merged). */
 export interface RawStep {
   offeredPerS: number;
+  acks: boolean;
   sent: number;
   sendMs: number;
   acked: number;
@@ -112,6 +115,7 @@ export async function measureStep(ctx: Ctx, cluster: BenchCluster, opts: StepOpt
       ratePerS: opts.ratePerS / size,
       durationMs: opts.durationMs,
       textChars: ctx.textChars,
+      acks: opts.acks !== false,
     }),
     opts.durationMs * 3 + 60_000,
   );
@@ -133,7 +137,7 @@ export async function measureStep(ctx: Ctx, cluster: BenchCluster, opts: StepOpt
     const p = await ctx.pool.all<StepProgress>(() => ({ type: 'progress', step: opts.step }), 10_000);
     const received = p.reduce((s, r) => s + r.received, 0);
     const answered = p.reduce((s, r) => s + r.acked + r.ackErrors, 0);
-    if (received >= expected && answered >= sent) {
+    if (received >= expected && (answered >= sent || opts.acks === false)) {
       drained = true;
       break;
     }
@@ -158,6 +162,7 @@ export async function measureStep(ctx: Ctx, cluster: BenchCluster, opts: StepOpt
     for (const [code, n] of Object.entries(r.errorCodes)) errorCodes[code] = (errorCodes[code] ?? 0) + n;
   return {
     offeredPerS: opts.ratePerS,
+    acks: opts.acks !== false,
     sent,
     sendMs,
     acked,
@@ -177,7 +182,9 @@ export async function measureStep(ctx: Ctx, cluster: BenchCluster, opts: StepOpt
     drained,
     disconnects: stats.reduce((s, r) => s + r.disconnects, 0),
     commands: commandDeltas(cmdBefore, cmdAfter),
-    ...(monitored && roles ? { roundTrips: roundTrips(monitored, roles, acked) } : {}),
+    ...(monitored && roles
+      ? { roundTrips: roundTrips(monitored, roles, opts.acks === false ? sent : acked) }
+      : {}),
   };
 }
 
@@ -198,7 +205,8 @@ export function summarizeSteps(raws: readonly RawStep[]): StepResult {
   const sum = (pick: (r: RawStep) => number) => raws.reduce((s, r) => s + pick(r), 0);
   const sent = sum((r) => r.sent);
   const sendMs = sum((r) => r.sendMs);
-  const acked = sum((r) => r.acked);
+  // Without acks nothing is acked: per-message figures count what was sent.
+  const acked = first.acks ? sum((r) => r.acked) : sent;
   const received = sum((r) => r.received);
   const expected = sum((r) => r.expected);
   const windowMs = sum((r) => r.windowMs);

@@ -8,10 +8,12 @@ import { seatInRooms } from '../lib/seat-clients.js';
 
 /**
  * Scenario 1, fan-out: R rooms × U users spread over 3 instances (every room has members on every
- * instance); stepped offered load. The product's and the baseline's clusters are up together and
- * their steps alternate (P B, then B P at the next rate, …), so load from elsewhere on the machine
- * hits both alike. The sustained rate is the highest step with ≥ 99.9 % delivered and p99 (send →
- * receipt on another instance) ≤ 200 ms.
+ * instance); stepped offered load. Three clusters are up together: the product, the baseline (the
+ * relay in the adapter's documented default setup: classic adapter, plain clients) and the matched
+ * baseline (the relay with the product's adapter and client settings, the second column). Their
+ * windows rotate (P B M, then B M P at the next rate, …), so load from elsewhere on the machine hits
+ * all alike. The sustained rate is the highest step with ≥ 99.9 % delivered and p99 (send → receipt
+ * on another instance) ≤ 200 ms.
  */
 
 export const SUSTAINED_MIN_DELIVERED = 0.999;
@@ -35,8 +37,13 @@ export interface FanoutRun {
 }
 
 export interface FanoutResult {
+  /** Whether senders asked for acks (`--acks off`: CPU is per 1000 sent messages). */
+  acks: boolean;
   product: FanoutRun;
+  /** The relay in the adapter's documented default setup (the targets' baseline). */
   baseline: FanoutRun;
+  /** The relay with the product's adapter and Redis client settings (second column). */
+  matched: FanoutRun;
 }
 
 export function sustained(steps: readonly StepResult[]): number {
@@ -114,98 +121,126 @@ export async function fanout(ctx: Ctx): Promise<FanoutResult> {
     (productCluster) =>
       withCluster(
         ctx,
-        { kind: 'baseline', label: 'fanout-baseline', instances: INSTANCES, env, inspect },
-        async (baselineCluster) => {
-          const product = await prepare(ctx, 'product', productCluster, rooms, usersPerRoom, 0);
-          const baseline = await prepare(ctx, 'baseline', baselineCluster, rooms, usersPerRoom, 100_000);
-          await sleep(ctx.smoke ? 300 : 1000);
-          let stepId = 1;
-          for (const side of [product, baseline]) {
-            // Warm-up (JIT, script cache, connection pools), then a second one with Redis MONITOR
-            // counting round trips: neither is reported.
-            await runStep(ctx, side.cluster, {
-              step: stepId++,
-              ratePerS: ctx.smoke ? 50 : 300,
-              durationMs: ctx.smoke ? 300 : 1000,
-              roomSize: usersPerRoom,
-              maxDrainMs: 3000,
-            });
-            side.warmup = await runStep(ctx, side.cluster, {
-              step: stepId++,
-              ratePerS: ctx.smoke ? 50 : 300,
-              durationMs: ctx.smoke ? 500 : 2000,
-              roomSize: usersPerRoom,
-              maxDrainMs: 3000,
-              monitor: true,
-            });
-            ctx.log(
-              `    ${side.kind} Redis commands per message (MONITOR): ${JSON.stringify(side.warmup.roundTrips?.perMsgByCommand ?? {})}`,
-            );
-          }
-          const stopProfiles = [
-            await startProfiles(ctx, productCluster),
-            await startProfiles(ctx, baselineCluster),
-          ];
-          let retryBudget = ctx.smoke ? 0 : RETRY_BUDGET;
-          const ownPids = () => [
-            ...ctx.pool.workers.map((w) => w.pid),
-            ...[productCluster, baselineCluster].flatMap((c) => [
-              ...c.instances.map((i) => i.pid),
-              c.redis.pid,
-            ]),
-          ];
-          for (const [i, rate] of ctx.steps.entries()) {
-            await waitQuiet(ctx, ownPids());
-            // Windows of this rate alternate between the sides (P B B P …) and are merged per side.
-            const raws = new Map<Side, RawStep[]>([
-              [product, []],
-              [baseline, []],
-            ]);
-            for (let r = 0; r < ctx.repeat; r++) {
-              const order = (i + r) % 2 === 0 ? [product, baseline] : [baseline, product];
-              for (const side of order) {
-                const measure = () =>
-                  measureStep(ctx, side.cluster, {
-                    step: stepId++,
-                    ratePerS: rate,
-                    durationMs: ctx.durationS * 1000,
-                    roomSize: usersPerRoom,
-                    maxDrainMs: ctx.smoke ? 5000 : 15_000,
-                  });
-                let raw = await measure();
-                // A window others disturbed is measured again (bounded per window and per scenario).
-                for (
-                  let retry = 0;
-                  retry < RETRIES_PER_WINDOW && retryBudget > 0 && otherCores(raw) > QUIET_CORES;
-                  retry++
-                ) {
-                  retryBudget--;
-                  ctx.log(
-                    `    ${side.kind} ${rate}/s: others used ~${otherCores(raw).toFixed(2)} cores in the window: measuring it again`,
-                  );
-                  await waitQuiet(ctx, ownPids());
-                  raw = await measure();
-                }
-                raws.get(side)?.push(raw);
-                await sleep(ctx.smoke ? 200 : 1000);
-              }
-            }
-            for (const side of [product, baseline]) {
-              const result = summarizeSteps(raws.get(side) ?? []);
-              side.steps.push(result);
-              ctx.log(
-                `    ${side.kind.padEnd(8)} ${rate}/s: sent ${Math.round(result.sentPerS)}/s, delivered ${(result.delivered * 100).toFixed(2)} %, ` +
-                  `p50 ${result.latency.p50.toFixed(1)} p99 ${result.latency.p99.toFixed(1)} ms, app ${result.appCpuMsPer1k.toFixed(0)} CPU-ms/1k msgs; ` +
-                  `cores: app ${result.appCores.toFixed(2)}, load gen ${result.loadgenCores.toFixed(2)}, others ~${result.otherCores.toFixed(2)}`,
-              );
-            }
-          }
-          for (const stop of stopProfiles) await stop();
-          return {
-            product: summary(ctx, product, rooms, usersPerRoom),
-            baseline: summary(ctx, baseline, rooms, usersPerRoom),
-          };
+        {
+          kind: 'baseline',
+          label: 'fanout-baseline',
+          instances: INSTANCES,
+          env: { ...env, SETUP: 'default' },
+          inspect,
         },
+        (baselineCluster) =>
+          withCluster(
+            ctx,
+            {
+              kind: 'baseline',
+              label: 'fanout-matched',
+              instances: INSTANCES,
+              env: { ...env, SETUP: 'matched' },
+              inspect,
+            },
+            (matchedCluster) =>
+              measureAll(ctx, [productCluster, baselineCluster, matchedCluster], rooms, usersPerRoom),
+          ),
       ),
   );
+}
+
+/** The three sides' preparation, warm-ups and rotating windows (see the module comment). */
+async function measureAll(
+  ctx: Ctx,
+  clusters: [BenchCluster, BenchCluster, BenchCluster],
+  rooms: number,
+  usersPerRoom: number,
+): Promise<FanoutResult> {
+  const [productCluster, baselineCluster, matchedCluster] = clusters;
+  const product = await prepare(ctx, 'product', productCluster, rooms, usersPerRoom, 0);
+  const baseline = await prepare(ctx, 'baseline', baselineCluster, rooms, usersPerRoom, 100_000);
+  const matched = await prepare(ctx, 'baseline', matchedCluster, rooms, usersPerRoom, 200_000);
+  const sides = [product, baseline, matched];
+  const name = (side: Side) => side.cluster.label.replace('fanout-', '');
+  await sleep(ctx.smoke ? 300 : 1000);
+  let stepId = 1;
+  for (const side of sides) {
+    // Warm-up (JIT, script cache, connection pools), then a second one with Redis MONITOR
+    // counting round trips: neither is reported.
+    await runStep(ctx, side.cluster, {
+      step: stepId++,
+      ratePerS: ctx.smoke ? 50 : 300,
+      durationMs: ctx.smoke ? 300 : 1000,
+      roomSize: usersPerRoom,
+      maxDrainMs: 3000,
+      acks: ctx.acks,
+    });
+    side.warmup = await runStep(ctx, side.cluster, {
+      step: stepId++,
+      ratePerS: ctx.smoke ? 50 : 300,
+      durationMs: ctx.smoke ? 500 : 2000,
+      roomSize: usersPerRoom,
+      maxDrainMs: 3000,
+      monitor: true,
+      acks: ctx.acks,
+    });
+    ctx.log(
+      `    ${name(side)} Redis commands per message (MONITOR): ${JSON.stringify(side.warmup.roundTrips?.perMsgByCommand ?? {})}`,
+    );
+  }
+  const stopProfiles = [];
+  for (const c of clusters) stopProfiles.push(await startProfiles(ctx, c));
+  let retryBudget = ctx.smoke ? 0 : RETRY_BUDGET;
+  const ownPids = () => [
+    ...ctx.pool.workers.map((w) => w.pid),
+    ...clusters.flatMap((c) => [...c.instances.map((i) => i.pid), c.redis.pid]),
+  ];
+  for (const [i, rate] of ctx.steps.entries()) {
+    await waitQuiet(ctx, ownPids());
+    // Windows of this rate alternate between the sides (P B B P …) and are merged per side.
+    const raws = new Map<Side, RawStep[]>(sides.map((side) => [side, []]));
+    for (let r = 0; r < ctx.repeat; r++) {
+      const first = (i + r) % sides.length;
+      const order = [...sides.slice(first), ...sides.slice(0, first)];
+      for (const side of order) {
+        const measure = () =>
+          measureStep(ctx, side.cluster, {
+            step: stepId++,
+            ratePerS: rate,
+            durationMs: ctx.durationS * 1000,
+            roomSize: usersPerRoom,
+            maxDrainMs: ctx.smoke ? 5000 : 15_000,
+            acks: ctx.acks,
+          });
+        let raw = await measure();
+        // A window others disturbed is measured again (bounded per window and per scenario).
+        for (
+          let retry = 0;
+          retry < RETRIES_PER_WINDOW && retryBudget > 0 && otherCores(raw) > QUIET_CORES;
+          retry++
+        ) {
+          retryBudget--;
+          ctx.log(
+            `    ${name(side)} ${rate}/s: others used ~${otherCores(raw).toFixed(2)} cores in the window: measuring it again`,
+          );
+          await waitQuiet(ctx, ownPids());
+          raw = await measure();
+        }
+        raws.get(side)?.push(raw);
+        await sleep(ctx.smoke ? 200 : 1000);
+      }
+    }
+    for (const side of sides) {
+      const result = summarizeSteps(raws.get(side) ?? []);
+      side.steps.push(result);
+      ctx.log(
+        `    ${name(side).padEnd(8)} ${rate}/s: sent ${Math.round(result.sentPerS)}/s, delivered ${(result.delivered * 100).toFixed(2)} %, ` +
+          `p50 ${result.latency.p50.toFixed(1)} p99 ${result.latency.p99.toFixed(1)} ms, app ${result.appCpuMsPer1k.toFixed(0)} CPU-ms/1k msgs; ` +
+          `cores: app ${result.appCores.toFixed(2)}, load gen ${result.loadgenCores.toFixed(2)}, others ~${result.otherCores.toFixed(2)}`,
+      );
+    }
+  }
+  for (const stop of stopProfiles) await stop();
+  return {
+    acks: ctx.acks,
+    product: summary(ctx, product, rooms, usersPerRoom),
+    baseline: summary(ctx, baseline, rooms, usersPerRoom),
+    matched: summary(ctx, matched, rooms, usersPerRoom),
+  };
 }

@@ -36,6 +36,10 @@ export interface IdleRun {
   rssPerConnKb: number;
   /** V8 heap in use (after GC) per connection, KB. */
   heapPerConnKb: number;
+  /** Instance CPU while every socket sat idle, per second and per 1000 sockets (ms). */
+  idleCpuMsPerSPer1k: number;
+  /** Length of that idle window (ms): at least one ping interval at full size. */
+  idleWindowMs: number;
 }
 
 export interface IdleResult {
@@ -43,14 +47,33 @@ export interface IdleResult {
   baseline: IdleRun;
 }
 
-async function run(ctx: Ctx, kind: ServerKind): Promise<IdleRun> {
-  const sockets = ctx.smoke ? 60 : 3000;
+/** Engine.io's ping interval in both servers (ms): an idle window of this length sees every socket's ping. */
+const PING_INTERVAL_MS = 25_000;
+
+/**
+ * `sockets` idle signed-in sockets over 3 instances of `kind` (see the module comment), then the
+ * instances' CPU over an idle window (`idleWindowMs`, default one ping interval; smoke 2 s).
+ */
+export async function idleRun(
+  ctx: Ctx,
+  kind: ServerKind,
+  sockets: number,
+  opts: { label?: string; idleWindowMs?: number; socketsPerSession?: number } = {},
+): Promise<IdleRun> {
+  const perSession = opts.socketsPerSession ?? SOCKETS_PER_SESSION;
   const instances = 3;
+  const idleWindowMs = opts.idleWindowMs ?? (ctx.smoke ? 500 : PING_INTERVAL_MS);
   return withCluster(
     ctx,
-    { kind, label: `idle-${kind}`, instances, env: { BCRYPT_ROUNDS: '10' }, inspect: true },
+    {
+      kind,
+      label: opts.label ?? `idle-${kind}`,
+      instances,
+      env: { BCRYPT_ROUNDS: '10', SETUP: 'default' },
+      inspect: true,
+    },
     async (cluster) => {
-      const sessions = kind === 'product' ? Math.ceil(sockets / SOCKETS_PER_SESSION) : 0;
+      const sessions = kind === 'product' ? Math.ceil(sockets / perSession) : 0;
       const names = userNames('idle', Math.max(sessions, 1));
       const cookies = kind === 'product' ? await registerAll(cluster.urls, names, 8) : [];
       const settleMs = ctx.smoke ? 500 : 3000;
@@ -86,11 +109,17 @@ async function run(ctx: Ctx, kind: ServerKind): Promise<IdleRun> {
       if (rest.connected === 0) throw new Error(`no socket connected: ${rest.errors.join('; ')}`);
       const after = await reading();
       for (const i of inspectors) i.close();
+      const idle0 = pids.reduce((s, pid) => s + cpuMs(pid), 0);
+      await sleep(idleWindowMs);
+      const idleCpuMs = pids.reduce((s, pid) => s + cpuMs(pid), 0) - idle0;
       const rssAfterKb = after.rss;
       const heapGrown = after.heap.reduce((s, v, i) => s + v - (before.heap[i] ?? 0), 0) / 1024;
       const grown = rssAfterKb.reduce((s, v, i) => s + v - (rssBeforeKb[i] ?? 0), 0);
       const connected = warm.connected + rest.connected;
       const connectMs = warm.elapsedMs + rest.elapsedMs;
+      ctx.log(
+        `    ${kind}: idle CPU ${((idleCpuMs * 1000) / idleWindowMs / (connected / 1000)).toFixed(2)} ms/s per 1000 sockets over ${idleWindowMs} ms`,
+      );
       ctx.log(
         `    ${kind}: ${connected} sockets in ${Math.round(connectMs)} ms; RSS +${(grown / 1024).toFixed(1)} MiB for the last ${rest.connected} = ` +
           `${(grown / rest.connected).toFixed(1)} KB/socket (V8 heap ${(heapGrown / rest.connected).toFixed(1)} KB/socket)`,
@@ -109,13 +138,18 @@ async function run(ctx: Ctx, kind: ServerKind): Promise<IdleRun> {
         rssAfterKb,
         rssPerConnKb: grown / rest.connected,
         heapPerConnKb: heapGrown / rest.connected,
+        idleCpuMsPerSPer1k: (idleCpuMs * 1000) / idleWindowMs / (connected / 1000),
+        idleWindowMs,
       };
     },
   );
 }
 
 export async function idle(ctx: Ctx): Promise<IdleResult> {
-  const product = await run(ctx, 'product');
-  const baseline = await run(ctx, 'baseline');
+  const sockets = ctx.smoke ? 60 : 3000;
+  // The idle scenario keeps its short window; the scale scenario measures idle CPU at size.
+  const idleWindowMs = ctx.smoke ? 500 : 2000;
+  const product = await idleRun(ctx, 'product', sockets, { idleWindowMs });
+  const baseline = await idleRun(ctx, 'baseline', sockets, { idleWindowMs });
   return { product, baseline };
 }

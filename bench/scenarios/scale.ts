@@ -6,6 +6,8 @@ import { register } from '../lib/http.js';
 import { nowMs } from '../lib/protocol.js';
 import { seedRooms, seededRoomName } from '../lib/seed-rooms.js';
 import { ratio, round } from '../lib/stats.js';
+import { idleRun } from './idle.js';
+import { stormRun, type StormRow } from './storm.js';
 
 /**
  * Scale scenario, the room directory: rooms seeded straight into Redis (pipelined) up to each size,
@@ -39,8 +41,32 @@ export interface ScaleRow {
   seedMs: number;
 }
 
+/** Idle signed-in sockets over 3 instances at one size, product against the baseline relay. */
+export interface ConnectionsRow {
+  sockets: number;
+  perInstance: number;
+  connected: number;
+  baselineConnected: number;
+  rssPerConnKb: number;
+  baselineRssPerConnKb: number;
+  /** Instance CPU per connect (ms). */
+  cpuMsPerConnect: number;
+  baselineCpuMsPerConnect: number;
+  /** Instance CPU while idle, ms per second per 1000 sockets (one ping interval at full size). */
+  idleCpuMsPerSPer1k: number;
+  baselineIdleCpuMsPerSPer1k: number;
+}
+
 export interface ScaleResult {
   rows: ScaleRow[];
+  connections: ConnectionsRow[];
+  storms: StormRow[];
+  /** Largest / smallest size, product: RSS per connection, idle CPU per 1000 sockets, connect CPU. */
+  rssRatio: number;
+  idleCpuRatio: number;
+  connectCpuRatio: number;
+  /** Largest / smallest storm: Redis commands per reconnect. */
+  reconnectCommandsRatio: number;
   /** Largest size / smallest size. */
   connectRatio: number;
   creationRatio: number;
@@ -90,7 +116,64 @@ async function flush(socket: Socket): Promise<void> {
 
 const total = (stats: Map<string, number>) => [...stats.values()].reduce((a, b) => a + b, 0);
 
+/**
+ * Connections at size: sockets over 3 instances (1,000 and 10,000 per instance; smoke 10 and 30).
+ * 10,000 per instance is the most this machine allows: the hard limit of open files per process
+ * is 20,000 (no CAP_SYS_RESOURCE to raise it), and an instance, or a load generator, needs one per socket.
+ */
+const CONNECTION_SIZES = [3_000, 30_000];
+const SMOKE_CONNECTION_SIZES = [30, 90];
+/**
+ * Storm sizes: all through nginx, whose `worker_connections 4096` (2 workers here, two connections
+ * per proxied socket) bounds them.
+ */
+const STORM_SIZES = [500, 2_500];
+const SMOKE_STORM_SIZES = [20, 60];
+
+async function connectionRows(ctx: Ctx): Promise<ConnectionsRow[]> {
+  const rows: ConnectionsRow[] = [];
+  for (const sockets of ctx.smoke ? SMOKE_CONNECTION_SIZES : CONNECTION_SIZES) {
+    const opts = { socketsPerSession: 50 };
+    const p = await idleRun(ctx, 'product', sockets, { ...opts, label: `conns-product-${sockets}` });
+    const b = await idleRun(ctx, 'baseline', sockets, { ...opts, label: `conns-baseline-${sockets}` });
+    rows.push({
+      sockets,
+      perInstance: Math.round(sockets / 3),
+      connected: p.connected,
+      baselineConnected: b.connected,
+      rssPerConnKb: round(p.rssPerConnKb, 2),
+      baselineRssPerConnKb: round(b.rssPerConnKb, 2),
+      cpuMsPerConnect: round(p.cpuMsPerConnect, 3),
+      baselineCpuMsPerConnect: round(b.cpuMsPerConnect, 3),
+      idleCpuMsPerSPer1k: round(p.idleCpuMsPerSPer1k, 3),
+      baselineIdleCpuMsPerSPer1k: round(b.idleCpuMsPerSPer1k, 3),
+    });
+  }
+  return rows;
+}
+
 export async function scale(ctx: Ctx): Promise<ScaleResult> {
+  const rooms = await roomRows(ctx);
+  const connections = await connectionRows(ctx);
+  const storms: StormRow[] = [];
+  for (const sockets of ctx.smoke ? SMOKE_STORM_SIZES : STORM_SIZES)
+    storms.push(await stormRun(ctx, sockets));
+  const edge = <T>(list: T[], pick: (t: T) => number) =>
+    round(ratio(pick(list.at(-1) as T), pick(list[0] as T)), 3);
+  return {
+    ...rooms,
+    connections,
+    storms,
+    rssRatio: edge(connections, (r) => r.rssPerConnKb),
+    idleCpuRatio: edge(connections, (r) => r.idleCpuMsPerSPer1k),
+    connectCpuRatio: edge(connections, (r) => r.cpuMsPerConnect),
+    reconnectCommandsRatio: edge(storms, (r) => r.redisCommandsPerReconnect),
+  };
+}
+
+type RoomFigures = Pick<ScaleResult, 'rows' | 'connectRatio' | 'creationRatio' | 'commandsRatio'>;
+
+async function roomRows(ctx: Ctx): Promise<RoomFigures> {
   const sizes = ctx.smoke ? [10, 100] : [100, 1_000, 10_000, 100_000];
   return withCluster(
     ctx,

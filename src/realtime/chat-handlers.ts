@@ -138,10 +138,12 @@ export function createChatListeners(
       // Taken out of the room by a removal on any instance (adapter socketsLeave): issue 14.
       if (!socket.rooms.has(socketRoom(room)))
         throw new AppError('not_member', `You are no longer a member of "${room}".`);
-      await limits.consume('message', user);
-      const { message, duplicate } = await metrics.time('append', () =>
+      // The message rate limit is checked by the append script, in the same round trip.
+      const appended = await metrics.time('append', () =>
         messages.append(room, user, text, clientId, restricted),
       );
+      if (appended.retryAfterMs !== undefined) return limits.refuse('message', appended.retryAfterMs);
+      const { message, duplicate } = appended;
       if (!duplicate) {
         // Issue 14: only a text holding '@' costs a look-up (see recordMentions).
         await recordMentions(deps, message);

@@ -114,12 +114,12 @@ export function createMessageChangeListeners(
      * The sender edits their message within EDIT_WINDOW_MS. The final state goes to the room as
      * `message-updated`, again on a retry (a retry after a crash between store and broadcast still
      * tells the room; clients replace by seq). Codes: room_not_found, not_member, not_found,
-     * forbidden, edit_window_passed, rate_limited (the `message` limiter).
+     * forbidden, edit_window_passed, rate_limited (the `message_change` limiter: RL_MESSAGE_BURST per 10 s).
      */
     async 'edit-message'(socket, [raw]) {
       const { room: asked, seq, text } = parse(editMessageSchema, raw);
       const { user } = socket.data;
-      await limits.consume('message', user);
+      await limits.consume('message_change', user);
       const { name: room } = await readableRoom(asked, user);
       const { message, changed } = await changes.change(room, seq, user, { mode: 'edit', text }, cutoff());
       if (changed) {
@@ -138,7 +138,7 @@ export function createMessageChangeListeners(
     async 'delete-message'(socket, [raw]) {
       const { room: asked, seq } = parse(deleteMessageSchema, raw);
       const { user } = socket.data;
-      await limits.consume('message', user);
+      await limits.consume('message_change', user);
       const record = await readableRoom(asked, user);
       const room = record.name;
       const privileged = isOperator(config, user) || record.createdBy.toLowerCase() === user.toLowerCase();

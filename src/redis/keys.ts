@@ -106,6 +106,13 @@ export function createKeys(prefix: string) {
     /** Set: lower-cased usernames of suspended users. */
     suspendedUsers: `${prefix}suspended`,
     // ---- end issue 14 ----
+    /**
+     * Counters with a TTL: a user's messages in the room in the current 1 s window (`steady`) and
+     * beyond the steady rate in the current 10 s window (`burst`). In the room's slot, so the append
+     * script checks the message rate limit in the same round trip (store/messages.ts).
+     */
+    roomMessageRate: (name: string, user: string, window: 'steady' | 'burst') =>
+      `${room(name)}:rl:${window}:${user}`,
     /** connect-redis session prefix. */
     sessions: `${prefix}sess:`,
     /** Hash in bucket `b`: username (of that bucket) → live connection count across the cluster. */

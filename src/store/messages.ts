@@ -83,17 +83,37 @@ end
 `;
 
 /**
- * Append, sequence, trim and remember the clientId in one round trip. The message JSON arrives
- * split around its `seq` so the script only splices the number and the epoch in; a repeat of a stored
- * clientId returns the stored message instead of writing a second one.
+ * Rate-limit, append, sequence, trim and remember the clientId in one round trip. The message JSON
+ * arrives split around its `seq` so the script only splices the number and the epoch in; a repeat of
+ * a stored clientId returns the stored message instead of writing a second one (and is not charged).
+ * The message rate limit (ARGV[7] per 1 s window, then ARGV[8] more per 10 s window; ARGV[7] '0':
+ * off) counts in KEYS[5] / KEYS[6], the sender's counters in the room's slot: a refusal returns
+ * {-1, ms until the 1 s window ends, ''} and stores nothing. This is the rule rate-limiter-flexible's
+ * BurstyRateLimiter applied before (steady points per second, then burst points per 10 s), kept per
+ * user and room so it rides in the append's round trip. ARGV[9] (issue 14): the sender, lower-cased,
+ * when the room is private or a DM: refused with {-2} unless in KEYS[7], the room's members.
  */
 const APPEND = new LuaScript(
   'append',
   `${EPOCH_LUA}
 if ARGV[7] ~= '' and not redis.call('ZSCORE', KEYS[5], ARGV[7]) then return {-1, '', ''} end
+if ARGV[9] ~= '' and not redis.call('ZSCORE', KEYS[7], ARGV[9]) then return {-2, '', ''} end
 if ARGV[5] == '1' then
   local prev = redis.call('GET', KEYS[4])
   if prev then return {0, prev, ''} end
+end
+if ARGV[7] ~= '0' then
+  local n = redis.call('INCR', KEYS[5])
+  if n == 1 then redis.call('PEXPIRE', KEYS[5], 1000) end
+  if n > tonumber(ARGV[7]) then
+    local b = redis.call('INCR', KEYS[6])
+    if b == 1 then redis.call('PEXPIRE', KEYS[6], 10000) end
+    if b > tonumber(ARGV[8]) then
+      local wait = redis.call('PTTL', KEYS[5])
+      if wait < 1 then wait = 1 end
+      return {-1, tostring(wait), ''}
+    end
+  end
 end
 local epoch = room_epoch(ARGV[6])
 local seq = redis.call('INCR', KEYS[2])
@@ -104,10 +124,11 @@ if ARGV[5] == '1' then redis.call('SET', KEYS[4], msg, 'EX', ARGV[4]) end
 return {seq, msg, epoch}
 `,
   /**
-   * {seq, message JSON, epoch}; seq 0 marks a repeat and carries the stored message; -1 a sender
-   * who is not a member (ARGV[7], checked against KEYS[5] roomMembers: issue 14).
+   * {seq, message JSON, epoch}; seq 0 marks a repeat and carries the stored message, seq -1 a
+   * refusal by the rate limit and carries the ms to wait, seq -2 a sender who is not a member
+   * (ARGV[9], checked against KEYS[7] roomMembers: issue 14).
    */
-  z.tuple([z.number().int().min(-1), z.string(), z.string()]),
+  z.tuple([z.number().int().min(-2), z.string(), z.string()]),
 );
 
 /**
@@ -228,9 +249,17 @@ export interface SeqState {
   epoch: string;
 }
 
-export interface AppendResult {
-  message: Message;
-  duplicate: boolean;
+export type AppendResult =
+  | { message: Message; duplicate: boolean; retryAfterMs?: undefined }
+  /** Refused by the message rate limit: nothing stored; retry after this many ms. */
+  | { message?: undefined; duplicate?: undefined; retryAfterMs: number };
+
+/** The message rate limit the append script applies (RL_MESSAGE_PER_S, RL_MESSAGE_BURST). */
+export interface MessageRateLimit {
+  /** Messages per user and room in each 1 s window. */
+  perWindow: number;
+  /** Further messages per user and room in each 10 s window once the 1 s window is used up. */
+  burst: number;
 }
 
 export type MessageStore = ReturnType<typeof createMessageStore>;
@@ -238,14 +267,25 @@ export type MessageStore = ReturnType<typeof createMessageStore>;
 export function createMessageStore(
   redis: RedisClient,
   keys: Keys,
-  opts: { historySize: number; historyOnJoin: number; dedupeWindowS: number },
+  opts: {
+    historySize: number;
+    historyOnJoin: number;
+    dedupeWindowS: number;
+    /** Absent: no message rate limit (RATE_LIMITS=off). */
+    messageRate?: MessageRateLimit | undefined;
+  },
 ) {
+  const rate = opts.messageRate;
+  const rateArgs = rate ? [String(Math.max(1, rate.perWindow)), String(rate.burst)] : ['0', '0'];
   const roomKeys = (room: string) => [keys.roomMessages(room), keys.roomSeq(room), keys.roomEpoch(room)];
 
   return {
     /**
-     * Stores a message. `membersOnly` (a private room or DM): refused with `not_member` inside the
-     * same script when the sender is not in the room's members (a removal on any instance counts at once).
+     * Stores a message (seq, epoch) unless its clientId was stored within DEDUPE_WINDOW_S (then the
+     * stored one, `duplicate: true`) or the sender used up the message rate limit in this room (then
+     * `retryAfterMs`, nothing stored). One Redis round trip. `membersOnly` (a private room or DM):
+     * refused with `not_member` inside the same script when the sender is not in the room's members
+     * (a removal on any instance counts at once).
      */
     async append(
       room: string,
@@ -263,12 +303,17 @@ export function createMessageStore(
       );
       const head = `{"id":${JSON.stringify(id)},"seq":`;
       const tail = `,${rest.slice(1)}`;
-      const dedupeKey = clientId
-        ? keys.roomDedupe(room, sender.toLowerCase(), clientId)
-        : keys.roomDedupe(room, '', '');
+      const who = sender.toLowerCase();
+      const dedupeKey = clientId ? keys.roomDedupe(room, who, clientId) : keys.roomDedupe(room, '', '');
       const [seq, stored, epoch] = await APPEND.run(
         redis,
-        [...roomKeys(room), dedupeKey, keys.roomMembers(room)],
+        [
+          ...roomKeys(room),
+          dedupeKey,
+          keys.roomMessageRate(room, who, 'steady'),
+          keys.roomMessageRate(room, who, 'burst'),
+          keys.roomMembers(room),
+        ],
         [
           head,
           tail,
@@ -276,10 +321,12 @@ export function createMessageStore(
           String(opts.dedupeWindowS),
           clientId ? '1' : '0',
           freshEpoch(),
-          membersOnly ? sender.toLowerCase() : '',
+          ...rateArgs,
+          membersOnly ? who : '',
         ],
       );
-      if (seq === -1) throw new AppError('not_member', `You are no longer a member of "${room}".`);
+      if (seq === -2) throw new AppError('not_member', `You are no longer a member of "${room}".`);
+      if (seq === -1) return { retryAfterMs: Math.max(1, Number(stored)) };
       if (seq === 0) return { message: decodeReply('append', storedMessage, stored), duplicate: true };
       const message: Message = { id, seq, epoch, roomId: room, text, sender, timestamp };
       if (clientId) message.clientId = clientId;

@@ -245,7 +245,7 @@ describe('the append script checks the members itself', () => {
       historyOnJoin: 5,
       dedupeWindowS: 60,
     });
-    expect((await store.append(name, member.username, 'in', undefined, true)).message.seq).toBe(1);
+    expect((await store.append(name, member.username, 'in', undefined, true)).message?.seq).toBe(1);
     expect(await emitAck(owner.socket, 'remove-member', { room: name, user: member.username })).toMatchObject(
       {
         success: true,

@@ -1,6 +1,7 @@
 import type { Socket } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connect, emitAck, postJson, signUp, startApp, uniqueUser, type TestApp } from '../helpers/app.js';
+import { nodeClientFor } from '../helpers/redis.js';
 
 let a: TestApp;
 let b: TestApp;
@@ -54,8 +55,49 @@ describe('rate limits shared by all instances', () => {
     expect(ok).toBeLessThanOrEqual(5);
     expect(limited.length).toBe(10 - ok);
     expect(Number(limited[0]?.retryAfterMs)).toBeGreaterThan(0);
+    // A refused message is not stored and takes no seq.
+    const rejoin = await emitAck(socket, 'join-room', room);
+    expect(rejoin.latestSeq).toBe(ok);
     socket.close();
   });
+
+  it.skipIf((inject('redisEnv').REDIS_MODE ?? 'standalone') !== 'standalone')(
+    'checks the message limit in the append round trip: one Redis command per message, a retry not charged',
+    async () => {
+      const { cookie, username } = await signUp(a.url);
+      const socket = await connect(a.url, cookie);
+      const room = `One trip ${Date.now()}`;
+      await emitAck(socket, 'create-room', room);
+      await emitAck(socket, 'join-room', room);
+      // Let the join's presence flush pass before watching.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const monitor = await nodeClientFor(inject('redisUrl'), 'standalone', 'x');
+      const user = username.toLowerCase();
+      const seen: string[] = [];
+      await monitor.monitor((line: string) => {
+        const text = String(line);
+        // Commands the instance sent for this sender (its rate and dedupe keys name it): neither
+        // pub/sub nor what a script runs inside Redis (MONITOR marks those `lua`).
+        if (!/"(s?publish)"/i.test(text) && !/\[\d+ lua\]/.test(text) && text.includes(user))
+          seen.push(/"([a-zA-Z]+)"/.exec(text)?.[1]?.toLowerCase() ?? '?');
+      });
+      try {
+        for (const [i, clientId] of ['t1', 't2', 't2'].entries())
+          expect(await emitAck(socket, 'message', { text: `trip ${i}`, clientId })).toMatchObject({
+            success: true,
+          });
+        // The retry (t2 again) was not charged: of the burst's 3, t2 used one, t3 and t4 the others.
+        for (const clientId of ['t3', 't4'])
+          expect(await emitAck(socket, 'message', { text: clientId, clientId })).toMatchObject({
+            success: true,
+          });
+      } finally {
+        await monitor.close();
+      }
+      expect(seen).toEqual(['evalsha', 'evalsha', 'evalsha', 'evalsha', 'evalsha']);
+      socket.close();
+    },
+  );
 
   it('limits room creation per user across instances', async () => {
     const { cookie } = await signUp(a.url);

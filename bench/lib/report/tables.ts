@@ -27,6 +27,7 @@ export function fanoutTable(r: FanoutResult): string {
       pb(p?.appCpuMsPer1k, b?.appCpuMsPer1k, 0),
       x(ratio(p?.appCpuMsPer1k, b?.appCpuMsPer1k)),
       pb(p?.redisCpuMsPer1k, b?.redisCpuMsPer1k, 0),
+      x(ratio(p?.redisCpuMsPer1k, b?.redisCpuMsPer1k)),
       `${fmt(p?.redis.dataCmdsPerMsg, 2)}+${fmt(p?.redis.pubsubCmdsPerMsg, 2)} / ${fmt(b?.redis.dataCmdsPerMsg, 2)}+${fmt(b?.redis.pubsubCmdsPerMsg, 2)}`,
       pb(p?.loadgenCores, b?.loadgenCores, 2),
       pb(p?.otherCores, b?.otherCores, 2),
@@ -34,13 +35,50 @@ export function fanoutTable(r: FanoutResult): string {
   });
   const head =
     `### 1. Fan-out: ${r.product.rooms} rooms × ${r.product.usersPerRoom} users over ${r.product.instances} instances, ` +
-    `${r.product.repeat} × ${r.product.durationS} s per rate and side, alternating (adapter: product ${r.product.adapter}, baseline ${r.baseline.adapter})`;
+    `${r.product.repeat} × ${r.product.durationS} s per rate and side, rotating (adapter: product ${r.product.adapter}, baseline ${r.baseline.adapter}, matched ${r.matched.adapter})` +
+    (r.acks ? '' : '; **no acks** (per-message figures per sent message)');
   const legend =
-    'Cells are product / baseline. Latency: send → receipt on a client of another instance. CPU: utime+stime of the instance ' +
+    "Cells are product / baseline; the baseline is the relay in the adapter's documented default setup (classic `createAdapter(pub, sub)`, " +
+    'plain `createClient`). Latency: send → receipt on a client of another instance. CPU: utime+stime of the instance ' +
     'processes over the step and its drain, per 1000 acked messages. Redis cmds: commands Redis executed per message (INFO commandstats, ' +
     "those inside scripts included), other + PUBLISH/SPUBLISH. Load gen: the 2 client processes. Others': work on the machine that is not " +
     "the bench's (approximate, /proc/stat): a step with more than a few tenths is disturbed.";
   const sustainedLine = `Sustained (≥ ${SUSTAINED_MIN_DELIVERED * 100} % delivered and p99 ≤ ${SUSTAINED_MAX_P99_MS} ms): product ${r.product.sustainedPerS} msg/s, baseline ${r.baseline.sustainedPerS} msg/s (${x(ratio(r.product.sustainedPerS, r.baseline.sustainedPerS))}).`;
+  const m = r.matched;
+  const matchedRows = rates.map((rate) => {
+    const p = stepAt(r.product.steps, rate);
+    const b = stepAt(m.steps, rate);
+    return [
+      String(rate),
+      `${pct(p?.delivered)} / ${pct(b?.delivered)}`,
+      pb(p?.latency.p99, b?.latency.p99),
+      x(ratio(p?.latency.p99, b?.latency.p99)),
+      pb(p?.appCpuMsPer1k, b?.appCpuMsPer1k, 0),
+      x(ratio(p?.appCpuMsPer1k, b?.appCpuMsPer1k)),
+      pb(p?.redisCpuMsPer1k, b?.redisCpuMsPer1k, 0),
+      x(ratio(p?.redisCpuMsPer1k, b?.redisCpuMsPer1k)),
+      `${fmt(p?.redis.dataCmdsPerMsg, 2)}+${fmt(p?.redis.pubsubCmdsPerMsg, 2)} / ${fmt(b?.redis.dataCmdsPerMsg, 2)}+${fmt(b?.redis.pubsubCmdsPerMsg, 2)}`,
+    ];
+  });
+  const matchedTable = [
+    `Second column, product / matched baseline: the same relay with the product's adapter (${m.adapter}) and Redis client settings (no per-command timeout). ` +
+      `Sustained: ${m.sustainedPerS} msg/s (product ${x(ratio(r.product.sustainedPerS, m.sustainedPerS))}).`,
+    '',
+    table(
+      [
+        'offered/s',
+        'delivered %',
+        'p99 ms',
+        'p99 ×',
+        'app CPU-ms/1k',
+        'CPU ×',
+        'Redis CPU-ms/1k',
+        'Redis CPU ×',
+        'Redis cmds/msg',
+      ],
+      matchedRows,
+    ),
+  ].join('\n');
   return [
     head,
     '',
@@ -59,6 +97,7 @@ export function fanoutTable(r: FanoutResult): string {
         'app CPU-ms/1k',
         'CPU ×',
         'Redis CPU-ms/1k',
+        'Redis CPU ×',
         'Redis cmds/msg',
         'load gen cores',
         "others' cores",
@@ -67,6 +106,8 @@ export function fanoutTable(r: FanoutResult): string {
     ),
     '',
     sustainedLine,
+    '',
+    matchedTable,
   ].join('\n');
 }
 
@@ -239,5 +280,69 @@ export function scaleTable(r: ScaleResult): string {
     'Directory clients get their own rooms (10 here) and a 20-room first page on connect, one `room-created` per creation; ' +
       'original-protocol clients get `update-rooms` bounded to the newest 100 rooms. Before the directory every connect and ' +
       'every creation sent the whole list to every socket (82 KB at 1,000 rooms, 921 KB at 11,000).',
+    ...connectionsSection(r),
   ].join('\n');
+}
+
+function connectionsSection(r: ScaleResult): string[] {
+  const out: string[] = [];
+  if (r.connections.length > 0) {
+    const rows = r.connections.map((c) => [
+      `${c.sockets.toLocaleString('en-US')} (${c.perInstance.toLocaleString('en-US')})`,
+      `${c.connected} / ${c.baselineConnected}`,
+      `**${pb(c.rssPerConnKb, c.baselineRssPerConnKb)}**`,
+      x(ratio(c.rssPerConnKb, c.baselineRssPerConnKb)),
+      pb(c.idleCpuMsPerSPer1k, c.baselineIdleCpuMsPerSPer1k, 2),
+      pb(c.cpuMsPerConnect, c.baselineCpuMsPerConnect, 2),
+    ]);
+    out.push(
+      '',
+      `Connections: idle signed-in sockets over 3 instances, product / baseline relay (default setup). Headline, largest / smallest size (product): ` +
+        `RSS per connection **${x(r.rssRatio)}**, idle CPU per 1000 sockets **${x(r.idleCpuRatio)}**, CPU per connect **${x(r.connectCpuRatio)}**.`,
+      '',
+      table(
+        [
+          'sockets (per instance)',
+          'connected',
+          'RSS per connection KB',
+          'RSS ×',
+          'idle CPU-ms/s per 1000 sockets',
+          'CPU-ms per connect',
+        ],
+        rows,
+      ),
+    );
+  }
+  if (r.storms.length > 0) {
+    const rows = r.storms.map((s) => [
+      s.sockets.toLocaleString('en-US'),
+      String(s.killedHeld),
+      String(s.reconnected),
+      Number.isFinite(s.allBackMs) ? `**${fmt(s.allBackMs / 1000, 1)} s**` : '**not all**',
+      fmt(s.redisCommandsPerReconnect, 1),
+      `${fmt(s.survivorLagP99Ms)} (${fmt(s.survivorLagP99RawMs)})`,
+      `${s.nginx5xx} / ${s.clientConnectErrors}`,
+      `${s.storedDuringStorm} / **${s.lost}** (${s.notRecovered})`,
+    ]);
+    out.push(
+      '',
+      `Reconnect storm: signed-in sockets through nginx (all on one instance: one client address), members of 10 rooms, that instance SIGKILLed; ` +
+        `clients reconnect with socket.io-client's default jittered backoff (the browser client's) and rejoin with the last seq they hold, while a sender per room on a survivor posts every 500 ms. Redis commands per reconnect, largest / smallest: **${x(r.reconnectCommandsRatio)}**.`,
+      '',
+      table(
+        [
+          'sockets',
+          'on the killed instance',
+          'reconnected',
+          'kill → all back',
+          'Redis commands per reconnect',
+          "survivors' lag p99 ms (raw)",
+          'nginx 5xx / client failed attempts',
+          'messages stored meanwhile / member deliveries missing after catch-up (rejoins not recovered)',
+        ],
+        rows,
+      ),
+    );
+  }
+  return out;
 }

@@ -70,7 +70,7 @@ export function targets(r: ScenarioResults): Target[] {
   };
   if (r.fanout) {
     const { product: p, baseline: b } = r.fanout;
-    for (const rate of [4000, 8000]) {
+    for (const rate of p.steps.map((s) => s.offeredPerS)) {
       vsBaseline(
         `cpu-${rate}`,
         `app CPU per message at ${rate} msg/s`,
@@ -79,6 +79,25 @@ export function targets(r: ScenarioResults): Target[] {
         1.15,
       );
     }
+    // Redis CPU per message: the worst step's ratio (each step's in the note).
+    const redisRatios = p.steps.map((s) => ({
+      rate: s.offeredPerS,
+      p: s.redisCpuMsPer1k,
+      b: stepAt(b.steps, s.offeredPerS)?.redisCpuMsPer1k,
+    }));
+    const worst = redisRatios.reduce<(typeof redisRatios)[number] | undefined>(
+      (w, s) => (w === undefined || ratio(s.p, s.b) > ratio(w.p, w.b) ? s : w),
+      undefined,
+    );
+    vsBaseline(
+      'redis-cpu',
+      `Redis CPU per message, worst step (${worst?.rate ?? '–'} msg/s)`,
+      worst?.p,
+      worst?.b,
+      2,
+      false,
+      `per step: ${redisRatios.map((s) => `${s.rate}: ${fmt(ratio(s.p, s.b), 2)}×`).join(', ')}`,
+    );
     vsBaseline(
       'p99-2000',
       'p99 latency at 2000 msg/s',
@@ -192,6 +211,77 @@ export function targets(r: ScenarioResults): Target[] {
       r.scale.commandsRatio,
       'INFO commandstats over the connects, script inner commands included',
     );
+    const conns = r.scale.connections;
+    const big = conns.at(-1);
+    if (big) {
+      const sockets = conns.map((c) => c.sockets.toLocaleString('en-US')).join(' / ');
+      vsBaseline(
+        'scale-rss-per-conn',
+        `RSS per idle connection at ${big.sockets.toLocaleString('en-US')} sockets`,
+        big.rssPerConnKb,
+        big.baselineRssPerConnKb,
+        1.3,
+      );
+      flat(
+        'scale-rss-flat',
+        'RSS per idle connection, largest / smallest size',
+        r.scale.rssRatio,
+        `sockets ${sockets}`,
+      );
+      flat(
+        'scale-idle-cpu-flat',
+        'idle CPU per 1000 sockets, largest / smallest size',
+        r.scale.idleCpuRatio,
+        `sockets ${sockets}; ${conns.map((c) => `${fmt(c.idleCpuMsPerSPer1k, 2)}`).join(' / ')} CPU-ms/s per 1000`,
+      );
+    }
+    const storm = r.scale.storms.at(-1);
+    if (storm) {
+      out.push({
+        id: 'storm-all-back',
+        target: `reconnect storm (${storm.sockets.toLocaleString('en-US')} sockets): kill → all back (s)`,
+        product: round(storm.allBackMs / 1000, 2),
+        baseline: undefined,
+        value: round(storm.allBackMs / 1000, 2),
+        limit: '≤ 30 s',
+        met: Number.isFinite(storm.allBackMs) ? storm.allBackMs <= 30_000 : false,
+      });
+      out.push({
+        id: 'storm-lag',
+        target: "reconnect storm: survivors' event-loop lag p99 (ms)",
+        product: round(storm.survivorLagP99Ms, 1),
+        baseline: undefined,
+        value: round(storm.survivorLagP99Ms, 1),
+        limit: '≤ 100 ms',
+        met: Number.isFinite(storm.survivorLagP99Ms) ? storm.survivorLagP99Ms <= 100 : null,
+        note: `raw ${fmt(storm.survivorLagP99RawMs)} ms (includes the 10 ms sampling interval)`,
+      });
+      out.push({
+        id: 'storm-lost',
+        target: 'reconnect storm: member deliveries missing after catch-up',
+        product: storm.lost,
+        baseline: undefined,
+        value: storm.lost,
+        limit: '0',
+        met: Number.isFinite(storm.lost) ? storm.lost === 0 : null,
+        note: `${storm.storedDuringStorm} messages stored during the storm; ${storm.notRecovered} rejoins answered recovered: false`,
+      });
+      out.push({
+        id: 'storm-5xx',
+        target: 'reconnect storm: 5xx through nginx',
+        product: storm.nginx5xx,
+        baseline: undefined,
+        value: storm.nginx5xx,
+        limit: '0',
+        met: storm.nginx5xx === 0,
+      });
+      flat(
+        'storm-commands-flat',
+        'Redis commands per reconnect, largest / smallest storm',
+        r.scale.reconnectCommandsRatio,
+        r.scale.storms.map((s) => `${s.sockets}: ${fmt(s.redisCommandsPerReconnect, 1)}`).join(', '),
+      );
+    }
   }
   if (r.presence) out.push(...presenceTargets(r.presence));
   if (r.spread) out.push(...spreadTargets(r.spread));
