@@ -96,7 +96,6 @@ end
 const APPEND = new LuaScript(
   'append',
   `${EPOCH_LUA}
-if ARGV[7] ~= '' and not redis.call('ZSCORE', KEYS[5], ARGV[7]) then return {-1, '', ''} end
 if ARGV[9] ~= '' and not redis.call('ZSCORE', KEYS[7], ARGV[9]) then return {-2, '', ''} end
 if ARGV[5] == '1' then
   local prev = redis.call('GET', KEYS[4])
