@@ -47,7 +47,7 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   });
   const users = createUserStore(redis.data, keys, passwords);
   const rooms = createRoomStore(redis.data, keys);
-  const messages = createMessageStore(redis.data, keys, config);
+  const messages = createMessageStore(redis.data, keys, config, redis.durable);
   const startedAt = new Date().toISOString();
   const presence = createPresenceStore(redis.data, keys, {
     instanceId: config.instanceId,
@@ -69,7 +69,7 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     // A connection known to be down outranks the cache: a 'ready' cached just before Redis went
     // away must not answer after it (a restart shorter than READY_CACHE_MS looked finished while
     // commands were still refused `unavailable`), and the first answer after it is a fresh check.
-    if (!redis.data.isReady || !redis.pub.isReady || !redis.sub.isReady) {
+    if (!redis.data.isReady || !redis.durable.client.isReady || !redis.pub.isReady || !redis.sub.isReady) {
       cached = undefined;
       return 'degraded';
     }

@@ -9,6 +9,7 @@ import {
 import type { RedisTopology } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { ReplicaAck, type AckRoute } from './replica-ack.js';
 
 /**
  * The one place Redis clients are configured, for every topology (REDIS_MODE):
@@ -66,8 +67,35 @@ export type PubSubClient = Pick<Standalone, 'publish' | 'subscribe'> & {
   readonly isReady: boolean;
 };
 
+/**
+ * Writes that must survive a failover (the message appends). Redis replicates asynchronously: a
+ * write the primary acknowledged can still be lost when it dies (SIGKILL) or hands over (SENTINEL
+ * FAILOVER: the old primary keeps acknowledging until clients follow the new one, then discards
+ * those writes). So an append runs on `client` and is then confirmed with `WAIT <replicas> <ms>`
+ * on the same connection (WAIT covers every write that connection made before it): the message is
+ * acknowledged only once that many replicas hold it, and a failover promotes a replica that does.
+ * `client` is a connection of its own, so WAIT (which holds its connection until the replicas
+ * answer) never delays the other commands; appends queued behind one WAIT are covered by the next
+ * in one round trip, which batches them under load. With `replicas` 0, `client` is the data client
+ * and `confirm` does nothing.
+ */
+export interface DurableWrites {
+  readonly replicas: number;
+  readonly client: RedisClient;
+  /**
+   * Resolves once `replicas` replicas hold every write `client` made so far on the connection that
+   * serves `key` (its slot's master in a cluster, the primary under Sentinel). Rejects with
+   * ReplicaAckError (code `unavailable`) when they do not within REDIS_ACK_TIMEOUT_MS: the write may
+   * or may not survive, so the caller answers `unavailable` and the client retries with its clientId.
+   * A primary left without replicas acks unconfirmed after REDIS_ACK_GRACE_MS (see ReplicaAck).
+   */
+  confirm(key: string): Promise<void>;
+}
+
 export interface RedisClients {
   mode: RedisTopology['mode'];
+  /** Message appends, confirmed on replicas (REDIS_ACK_REPLICAS). */
+  durable: DurableWrites;
   /** Commands (users, rooms, messages, presence, sessions, rate limits), under the command deadline. */
   data: RedisClient;
   /** Adapter publishing. */
@@ -277,7 +305,43 @@ async function drainSubscriber(mode: RedisTopology['mode'], sub: AnyClient): Pro
 }
 
 /**
- * Creates and connects the data, pub and sub clients of `topology`; `close()` is idempotent.
+ * How many replicas an append waits for: REDIS_ACK_REPLICAS, or for `auto` 1 when the topology
+ * replicates (cluster: every shard the client knows has a replica; sentinel: the primary has a
+ * connected replica), else 0. Standalone `auto` is 0: a lone server has no failover to survive.
+ */
+async function ackReplicas(t: RedisTopology, data: AnyClient, log: Logger): Promise<number> {
+  if (t.ackReplicas !== 'auto') return t.ackReplicas;
+  if (t.mode === 'standalone') return 0;
+  let replicated: boolean;
+  if (t.mode === 'cluster') {
+    const shards = new Set((data as RedisClusterType).slots);
+    replicated = shards.size > 0 && [...shards].every((shard) => (shard.replicas?.length ?? 0) > 0);
+  } else {
+    const info = await (data as RedisSentinelType).info('replication');
+    replicated = Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0;
+  }
+  if (!replicated) log.warn('REDIS_ACK_REPLICAS=auto: no replica found; messages are acked unreplicated');
+  return replicated ? 1 : 0;
+}
+
+/** The connection that serves `key` on `client`, as an AckRoute (see replica-ack.ts). */
+async function routeOf(t: RedisTopology, client: AnyClient, key: string): Promise<AckRoute> {
+  if (t.mode === 'cluster') {
+    const node = await (client as RedisClusterType).getNodeClientForKey(key);
+    const socket = node.options?.socket as { host?: string; port?: number } | undefined;
+    return { id: `${socket?.host}:${socket?.port}`, send: (args) => node.sendCommand(args) };
+  }
+  if (t.mode === 'sentinel') {
+    const sentinel = client as RedisSentinelType;
+    return { id: 'primary', send: (args) => sentinel.sendCommand(false, args) };
+  }
+  const standalone = client as Standalone;
+  return { id: 'primary', send: (args) => standalone.sendCommand(args) };
+}
+
+/**
+ * Creates and connects the data, pub and sub clients of `topology` (and the durable-writes client
+ * when appends wait for replicas); `close()` is idempotent.
  * The data client answers RedisTimeoutError (`unavailable`) for a command unanswered within
  * REDIS_COMMAND_TIMEOUT_MS (0: no deadline).
  */
@@ -291,9 +355,35 @@ export async function connectRedisClients(
   );
   const [data, pub, sub] = built as [Built, Built, Built];
   await Promise.all(built.map((b) => b.connect()));
-  log.info({ mode: topology.mode }, `redis topology: ${topology.mode}`);
+  const replicas = await ackReplicas(topology, data.client, log).catch(async (err: unknown) => {
+    await Promise.allSettled(built.map(({ client }) => client.destroy()));
+    throw err;
+  });
+  log.info({ mode: topology.mode, ackReplicas: replicas }, `redis topology: ${topology.mode}`);
   const deadline = topology.commandTimeoutMs > 0 ? new CommandDeadline(topology.commandTimeoutMs) : undefined;
   const timed = withDeadline(data.client, deadline);
+  let durable: DurableWrites = {
+    replicas: 0,
+    client: timed as unknown as RedisClient,
+    confirm: () => Promise.resolve(),
+  };
+  if (replicas > 0) {
+    const ack = build(topology, `${instanceId}-ack`, log);
+    built.push(ack);
+    await ack.connect();
+    const acks = new ReplicaAck({
+      replicas,
+      timeoutMs: topology.ackTimeoutMs,
+      graceMs: topology.ackGraceMs,
+      log: log.child({ client: `${instanceId}-ack` }),
+    });
+    const race = deadline ? <T>(p: Promise<T>) => deadline.race(p) : <T>(p: Promise<T>) => p;
+    durable = {
+      replicas,
+      client: withDeadline(ack.client, deadline) as unknown as RedisClient,
+      confirm: (key) => race(routeOf(topology, ack.client, key).then((route) => acks.confirm(route))),
+    };
+  }
   let closing: Promise<void> | undefined;
   const close = () => {
     deadline?.stop();
@@ -312,6 +402,7 @@ export async function connectRedisClients(
   };
   return {
     mode: topology.mode,
+    durable,
     data: timed as unknown as RedisClient,
     pub: pub.client as unknown as PubSubClient,
     sub: sub.client as unknown as PubSubClient,

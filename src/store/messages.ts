@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { RedisClient } from '../redis/clients.js';
+import type { DurableWrites, RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { z } from 'zod';
 import { chatMessageSchema, type Message } from '../protocol.js';
@@ -203,14 +203,26 @@ export interface AppendResult {
 
 export type MessageStore = ReturnType<typeof createMessageStore>;
 
+/**
+ * The room message store. Appends run on `durable` (src/redis/clients.ts DurableWrites): with
+ * replicas to wait for, an append is acknowledged only once they hold it, so an acked message
+ * survives a failover; without `durable` (or with 0 replicas) they run on `redis` unconfirmed.
+ */
 export function createMessageStore(
   redis: RedisClient,
   keys: Keys,
   opts: { historySize: number; historyOnJoin: number; dedupeWindowS: number },
+  durable?: DurableWrites,
 ) {
+  const writer = durable ?? { replicas: 0, client: redis, confirm: () => Promise.resolve() };
   const roomKeys = (room: string) => [keys.roomMessages(room), keys.roomSeq(room), keys.roomEpoch(room)];
 
   return {
+    /**
+     * Stores a message (a repeat of a stored clientId returns the stored one, `duplicate`). With
+     * replicas to wait for, resolves only once they hold it; rejects `unavailable` when they do
+     * not in time (ReplicaAckError: the sender retries with its clientId, stored once).
+     */
     async append(room: string, sender: string, text: string, clientId?: string): Promise<AppendResult> {
       const id = randomUUID();
       const timestamp = new Date().toISOString();
@@ -225,7 +237,7 @@ export function createMessageStore(
         ? keys.roomDedupe(room, sender.toLowerCase(), clientId)
         : keys.roomDedupe(room, '', '');
       const [seq, stored, epoch] = await APPEND.run(
-        redis,
+        writer.client,
         [...roomKeys(room), dedupeKey],
         [
           head,
@@ -236,6 +248,12 @@ export function createMessageStore(
           freshEpoch(),
         ],
       );
+      if (writer.replicas > 0) {
+        // A repeat wrote nothing on this connection, and the original may have been acked
+        // unconfirmed (its WAIT timed out): a write after it here makes the WAIT cover it too.
+        if (seq === 0) await writer.client.expire(dedupeKey, opts.dedupeWindowS);
+        await writer.confirm(keys.roomSeq(room));
+      }
       if (seq === 0) return { message: decodeReply('append', storedMessage, stored), duplicate: true };
       const message: Message = { id, seq, epoch, roomId: room, text, sender, timestamp };
       if (clientId) message.clientId = clientId;
