@@ -306,19 +306,22 @@ async function drainSubscriber(mode: RedisTopology['mode'], sub: AnyClient): Pro
 
 /**
  * How many replicas an append waits for: REDIS_ACK_REPLICAS, or for `auto` 1 when the topology
- * replicates (cluster: every shard the client knows has a replica; sentinel: the primary has a
- * connected replica), else 0. Standalone `auto` is 0: a lone server has no failover to survive.
+ * replicates (every master of the cluster, or the primary, has a connected replica), else 0. Standalone `auto` is 0: a lone server has no failover to survive.
  */
 async function ackReplicas(t: RedisTopology, data: AnyClient, log: Logger): Promise<number> {
   if (t.ackReplicas !== 'auto') return t.ackReplicas;
   if (t.mode === 'standalone') return 0;
+  const connectedReplicas = (info: string) => Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0);
   let replicated: boolean;
   if (t.mode === 'cluster') {
-    const shards = new Set((data as RedisClusterType).slots);
-    replicated = shards.size > 0 && [...shards].every((shard) => (shard.replicas?.length ?? 0) > 0);
+    // The cluster client lists replicas only when it reads from them: ask each master.
+    const cluster = data as RedisClusterType;
+    const infos = await Promise.all(
+      cluster.masters.map(async (m) => (await cluster.nodeClient(m)).info('replication')),
+    );
+    replicated = infos.length > 0 && infos.every((info) => connectedReplicas(info) > 0);
   } else {
-    const info = await (data as RedisSentinelType).info('replication');
-    replicated = Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0;
+    replicated = connectedReplicas(await (data as RedisSentinelType).info('replication')) > 0;
   }
   if (!replicated) log.warn('REDIS_ACK_REPLICAS=auto: no replica found; messages are acked unreplicated');
   return replicated ? 1 : 0;

@@ -15,7 +15,8 @@ import { connect, emitAck, eventually, nextEvent, signUp, startApp, type TestApp
  * own (standalone mode with REDIS_ACK_REPLICAS=1; cluster and sentinel modes do the same per shard
  * or primary, see test/cluster/redis-*-failover.test.ts): with the replica frozen (SIGSTOP) a send
  * is answered `unavailable` instead of being acked unreplicated, the rest of the chat still
- * answers, and the sender's retry with its clientId is stored once. Run once (standalone project).
+ * answers, and the sender's retry with its clientId is stored once (standalone project only). In
+ * the cluster and sentinel projects: `auto` finds the replicas and appends wait for one.
  */
 
 const standalone = Object.keys(inject('redisEnv')).length === 0;
@@ -126,5 +127,20 @@ describe.skipIf(!standalone)('REDIS_ACK_REPLICAS', () => {
       emitAck(socket, 'message', { text: 'unconfirmed', clientId: randomUUID() }),
     );
     expect(acked.success).toBe(true);
+  });
+});
+
+describe.skipIf(standalone)('REDIS_ACK_REPLICAS=auto on a replicated topology', () => {
+  it('waits for one replica per append', async () => {
+    const app = await startApp({ name: 'ackauto' });
+    apps.push(app);
+    expect(app.server.redis.durable.replicas).toBe(1);
+    const { cookie } = await signUp(app.url);
+    const socket = await connect(app.url, cookie);
+    expect((await emitAck(socket, 'create-room', 'Auto replicated')).success).toBe(true);
+    expect((await emitAck(socket, 'join-room', 'Auto replicated')).success).toBe(true);
+    const sent = await emitAck(socket, 'message', { text: 'confirmed', clientId: randomUUID() });
+    expect(sent).toMatchObject({ success: true, duplicate: false });
+    socket.close();
   });
 });
