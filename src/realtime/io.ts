@@ -117,12 +117,12 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   sync.start();
   const directory = createRoomDirectory({ io, rooms: deps.rooms, log: log.child({ mod: 'rooms' }) });
   io.on('rooms-changed', () => directory.invalidate());
-  // Pub/sub is at-most-once: after the subscriber reconnects (node-redis re-subscribes before it
-  // reports ready) and every SEQ_NOTICE_MS, members learn each room's latest seq (seq-notices.ts).
+  // Pub/sub is at-most-once: after the subscriber reconnects a node and subscribes again (per
+  // topology, RedisClients.onResubscribe) and every SEQ_NOTICE_MS, members learn each room's
+  // latest seq (seq-notices.ts).
   const notices = new SeqNotices(io, deps.messages, log.child({ mod: 'seq-notices' }), config.seqNoticeMs);
   notices.start();
-  const onResubscribed = () => void notices.notifyAll('resubscribed');
-  redis.sub.on('ready', onResubscribed);
+  const offResubscribe = redis.onResubscribe(() => notices.afterResubscribe());
   const chatDeps: ChatDeps = { ...deps, io, sync, directory };
   const chatListeners = createChatListeners(chatDeps);
 
@@ -310,7 +310,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
       closed ??= new Promise<void>((resolve) => {
         sync.stop();
         notices.stop();
-        redis.sub.off('ready', onResubscribed);
+        offResubscribe();
         clearInterval(sweepTimer);
         void io.close(() => resolve());
       });

@@ -56,10 +56,7 @@ export type RedisClient = Pick<
   | 'ping'
 > & { readonly isReady: boolean };
 
-/**
- * What the readiness probe, the adapter and the seq notices need of the pub/sub connections
- * (`on('ready')`: the subscriber re-subscribed after a reconnect).
- */
+/** What the readiness probe and the adapter need of the pub/sub connections. */
 export type PubSubClient = Pick<Standalone, 'publish' | 'subscribe'> & {
   unsubscribe(channel: string): Promise<unknown>;
   on(event: 'ready', listener: () => void): unknown;
@@ -109,6 +106,11 @@ export interface RedisClients {
   session: RedisClientType | RedisClusterType;
   /** The raw pub and sub clients, for the Socket.IO adapter (which takes any node-redis client). */
   adapter: { pub: AnyClient; sub: AnyClient };
+  /**
+   * Calls `listener` whenever the subscriber (re)connected a node and subscribes again, so what
+   * was published meanwhile may have been missed (see onResubscribe); returns the unregister.
+   */
+  onResubscribe(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -305,6 +307,33 @@ async function drainSubscriber(mode: RedisTopology['mode'], sub: AnyClient): Pro
 }
 
 /**
+ * The subscriber's "connected again" signal, per topology (node-redis 6.3 events):
+ * - standalone: `ready`, reported once the client re-subscribed after a reconnect;
+ * - cluster: the cluster client reports no `ready` when one node comes back; each node client,
+ *   the per-master clients that hold the sharded subscriptions included, reports `node-ready`
+ *   (a node reconnecting, or a new master's subscription client after a failover moved a room's
+ *   channel to it; there the SSUBSCRIBE follows the `node-ready`, so listeners look again shortly
+ *   after, see SeqNotices);
+ * - sentinel: `ready` once it followed a new primary (its pub/sub connection re-subscribed before
+ *   that); a pub/sub connection that dropped and reconnects to the same primary reports only
+ *   `error`, which counts too.
+ */
+function resubscribeHook(mode: RedisTopology['mode'], sub: AnyClient) {
+  return (listener: () => void): (() => void) => {
+    if (mode === 'cluster') {
+      const cluster = sub as RedisClusterType;
+      cluster.on('node-ready', listener);
+      return () => void cluster.off('node-ready', listener);
+    }
+    const events = mode === 'sentinel' ? ['ready', 'error'] : ['ready'];
+    for (const event of events) sub.on(event, listener);
+    return () => {
+      for (const event of events) sub.off(event, listener);
+    };
+  };
+}
+
+/**
  * How many replicas an append waits for: REDIS_ACK_REPLICAS, or for `auto` 1 when the topology
  * replicates (every master of the cluster, or the primary, has a connected replica), else 0. Standalone `auto` is 0: a lone server has no failover to survive.
  */
@@ -411,6 +440,7 @@ export async function connectRedisClients(
     sub: sub.client as unknown as PubSubClient,
     session: timed as unknown as RedisClientType,
     adapter: { pub: pub.client, sub: sub.client },
+    onResubscribe: resubscribeHook(topology.mode, sub.client),
     close,
   };
 }

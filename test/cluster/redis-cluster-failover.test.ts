@@ -4,9 +4,11 @@ import path from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { socketRoom } from '../../src/realtime/events.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { buildCluster, type Cluster } from '../../tools/cluster/builder.js';
 import { redisCli, redisCluster, type RedisClusterDeployment } from '../../tools/cluster/redis-cluster.js';
+import { ChatClient } from '../helpers/chat-client.js';
 import { chatThrough, failoverEnv, type RoomFigures } from '../helpers/failover-chat.js';
 import { eventually } from '../helpers/poll.js';
 
@@ -31,7 +33,8 @@ beforeAll(async () => {
     instances: 3,
     redis: redisCluster({ nodeTimeoutMs: 2000 }),
     nginx: {},
-    env: () => failoverEnv({ REDIS_PREFIX: PREFIX }),
+    // The periodic room-seq notice out of the way: only a re-subscribe can explain one.
+    env: () => failoverEnv({ REDIS_PREFIX: PREFIX, SEQ_NOTICE_MS: '600000' }),
   });
   redis = cluster.redis as RedisClusterDeployment;
 }, 120_000);
@@ -140,5 +143,42 @@ describe('Redis Cluster failovers during steady chat through nginx', () => {
     );
     report(`CLUSTER FAILOVER :${masterPort} -> :${replicaPort}`, figures);
     for (const f of figures) expect(f.resumeMs).toBeLessThan(15_000);
+  }, 150_000);
+
+  it("the master holding a room's channel SIGKILLed: members get a room-seq notice long before SEQ_NOTICE_MS", async () => {
+    // The room's sharded pub/sub channel (the adapter's per-room channel) and where it lives.
+    const keys = createKeys(PREFIX);
+    const masters = await redis.masters();
+    const seed = createClient({ url: masters[0]?.url ?? redis.url });
+    await seed.connect();
+    const ranges = await seed.clusterSlots();
+    await seed.close();
+    const room = 'Quiet channel';
+    const channel = `${keys.adapterChannel}#/#${socketRoom(room)}#`;
+    const slot = calculateSlot(channel);
+    const port = ranges.find((r) => r.from <= slot && slot <= r.to)?.master.port;
+    const victim = redis.nodes.find((n) => n.port === port);
+    if (victim === undefined) throw new Error('no node for the channel');
+    const url = cluster.nginx?.url ?? '';
+    const member = await ChatClient.create(url);
+    try {
+      const created = await member.emit('create-room', room);
+      expect(created.success || created.code === 'room_exists').toBe(true);
+      expect((await member.join(room)).success).toBe(true);
+      const noticedAt: number[] = [];
+      member.socket.on('room-seq', () => noticedAt.push(Date.now()));
+      const killedAt = Date.now();
+      await victim.kill('SIGKILL');
+      await eventually(() => noticedAt.length > 0, 'a room-seq notice after the kill', 30_000);
+      const after = (noticedAt[0] ?? 0) - killedAt;
+      process.stderr.write(
+        `[redis cluster: channel master :${victim.port} SIGKILL] room-seq after ${after} ms\n`,
+      );
+      expect(after).toBeLessThan(30_000);
+    } finally {
+      member.close();
+      await victim.start();
+      await redis.waitReady();
+    }
   }, 150_000);
 });
