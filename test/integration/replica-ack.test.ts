@@ -30,12 +30,12 @@ const apps: TestApp[] = [];
 beforeAll(async () => {
   if (!standalone) return;
   dir = mkdtempSync(path.join(tmpdir(), 'chat-replica-ack-'));
-  primary = await startRedisServer({ dir: path.join(dir, 'primary'), appendonly: false });
-  replica = await startRedisServer({
-    dir: path.join(dir, 'replica'),
+  primary = await startRedisServer({
+    dir: path.join(dir, 'primary'),
     appendonly: false,
-    extraArgs: ['--replicaof', '127.0.0.1', String(primary.port), '--repl-diskless-sync-delay', '0'],
+    extraArgs: ['--repl-diskless-sync-delay', '0'],
   });
+  replica = await startReplica();
   await eventually(
     async () => /master_link_status:up/.test(await redisCli(replica.port, ['info', 'replication'])),
     'the replica is in sync',
@@ -51,7 +51,16 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function member(replicas: string, room: string) {
+/** The replica of `primary` (on `port` when it comes back). */
+const startReplica = (port?: number) =>
+  startRedisServer({
+    dir: path.join(dir, 'replica'),
+    appendonly: false,
+    ...(port === undefined ? {} : { port }),
+    extraArgs: ['--replicaof', '127.0.0.1', String(primary.port)],
+  });
+
+async function member(replicas: string, room: string, env: Record<string, string> = {}) {
   const app = await startApp({
     name: `ack${replicas}`,
     env: {
@@ -59,6 +68,7 @@ async function member(replicas: string, room: string) {
       REDIS_ACK_REPLICAS: replicas,
       REDIS_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS),
       REDIS_COMMAND_TIMEOUT_MS: '2000',
+      ...env,
     },
   });
   apps.push(app);
@@ -119,6 +129,40 @@ describe.skipIf(!standalone)('REDIS_ACK_REPLICAS', () => {
     // And the replica holds both.
     const key = createKeys(app.prefix).roomMessages('Replicated room');
     expect(await redisCli(replica.port, ['llen', key])).toBe('2');
+  });
+
+  it('a primary left without its replica refuses for REDIS_ACK_GRACE_MS, then acks unconfirmed until the replica is back', async () => {
+    const GRACE_MS = 1500;
+    const { socket } = await member('1', 'Lonely room', { REDIS_ACK_GRACE_MS: String(GRACE_MS) });
+    const send = (text: string) => emitAck(socket, 'message', { text, clientId: randomUUID() });
+    expect((await send('replicated')).success).toBe(true);
+    await replica.stop();
+    const refusedAt = performance.now();
+    expect(await send('alone at first')).toMatchObject({ success: false, code: 'unavailable' });
+    // Refused until the grace has passed (a handover looks like this for a moment), then acked.
+    let acked = await send('alone');
+    while (!acked.success) acked = await send('alone');
+    expect(performance.now() - refusedAt).toBeGreaterThanOrEqual(GRACE_MS - ACK_TIMEOUT_MS);
+    // Acked without waiting for a replica now.
+    const t = performance.now();
+    expect((await send('unconfirmed')).success).toBe(true);
+    expect(performance.now() - t).toBeLessThan(ACK_TIMEOUT_MS);
+    // The replica returns (a failed primary restarted as a replica): WAIT is back within a recheck.
+    replica = await startReplica(replica.port);
+    await eventually(
+      async () => /master_link_status:up/.test(await redisCli(replica.port, ['info', 'replication'])),
+      'the replica is in sync again',
+      10_000,
+    );
+    await eventually(
+      async () => /connected_slaves:1/.test(await redisCli(primary.port, ['info', 'replication'])),
+      'the primary sees its replica',
+      10_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect((await send('replicated again')).success).toBe(true);
+    const frozen = await replicaFrozen(() => send('waits again'));
+    expect(frozen).toMatchObject({ success: false, code: 'unavailable' });
   });
 
   it('REDIS_ACK_REPLICAS=0 acks unreplicated (what the WAIT prevents)', async () => {
