@@ -60,6 +60,8 @@ const field = (info: string, name: string) => new RegExp(`${name}:(\\S+)`).exec(
  */
 export class ReplicaAck {
   private readonly lacking = new Map<string, Lacking>();
+  /** Per route, the WAIT about to be sent: every confirmation asked in the same tick shares it. */
+  private readonly batches = new Map<string, Promise<void>>();
   private readonly wait: string[];
   private readonly now: () => number;
   private readonly recheckMs: number;
@@ -73,9 +75,23 @@ export class ReplicaAck {
   /**
    * Resolves once `replicas` replicas hold every write made so far on `route`'s connection, or
    * when the primary has been without them for longer than the grace; rejects with
-   * ReplicaAckError otherwise.
+   * ReplicaAckError otherwise. The confirmations asked within one event-loop turn share one WAIT
+   * (each caller's write was answered before it asked, so a WAIT sent after covers them all).
    */
-  async confirm(route: AckRoute): Promise<void> {
+  confirm(route: AckRoute): Promise<void> {
+    let batch = this.batches.get(route.id);
+    if (batch === undefined) {
+      batch = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        // Confirmations asked from now on made their writes after this WAIT may be sent: next batch.
+        this.batches.delete(route.id);
+        return this.confirmNow(route);
+      });
+      this.batches.set(route.id, batch);
+    }
+    return batch;
+  }
+
+  private async confirmNow(route: AckRoute): Promise<void> {
     const known = this.lacking.get(route.id);
     if (known?.unconfirmed) {
       if (this.now() - known.checkedAt < this.recheckMs) return;
