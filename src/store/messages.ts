@@ -249,8 +249,8 @@ export function createMessageStore(
         ],
       );
       if (writer.replicas > 0) {
-        // A repeat wrote nothing on this connection, and the original may have been acked
-        // unconfirmed (its WAIT timed out): a write after it here makes the WAIT cover it too.
+        // A repeat wrote nothing on this connection, and the original's own WAIT may have fallen
+        // short (answered `unavailable`): a write after it here makes this WAIT cover it too.
         if (seq === 0) await writer.client.expire(dedupeKey, opts.dedupeWindowS);
         await writer.confirm(keys.roomSeq(room));
       }
