@@ -35,7 +35,7 @@ export const envSchema = z.object({
   REDIS_TLS: bool.default(false),
   REDIS_COMMAND_TIMEOUT_MS: int(0, 600_000).default(5_000),
   REDIS_ACK_REPLICAS: z.union([z.literal('auto'), int(0, 16)]).default('auto'),
-  REDIS_ACK_TIMEOUT_MS: int(1, 60_000).default(1_000),
+  REDIS_ACK_TIMEOUT_MS: int(1, 60_000).optional(),
   REDIS_ACK_GRACE_MS: int(0, 600_000).default(5_000),
   REDIS_PREFIX: z
     .string()
@@ -241,7 +241,12 @@ function parseTopology(e: z.output<typeof envSchema>, problems: string[]): Redis
       problems.push("REDIS_SENTINEL_MASTER: required when REDIS_MODE=sentinel (the primary's name)");
     }
   }
-  if (e.REDIS_COMMAND_TIMEOUT_MS > 0 && e.REDIS_ACK_TIMEOUT_MS >= e.REDIS_COMMAND_TIMEOUT_MS) {
+  // Unset: 1 s, at most half the command deadline (the WAIT must answer before the deadline does).
+  const commandMs = e.REDIS_COMMAND_TIMEOUT_MS;
+  const ackTimeoutMs =
+    e.REDIS_ACK_TIMEOUT_MS ??
+    (commandMs > 0 ? Math.max(1, Math.min(1_000, Math.floor(commandMs / 2))) : 1_000);
+  if (e.REDIS_ACK_TIMEOUT_MS !== undefined && commandMs > 0 && e.REDIS_ACK_TIMEOUT_MS >= commandMs) {
     problems.push(
       `REDIS_ACK_TIMEOUT_MS (${e.REDIS_ACK_TIMEOUT_MS}) must be below REDIS_COMMAND_TIMEOUT_MS (${e.REDIS_COMMAND_TIMEOUT_MS})`,
     );
@@ -264,7 +269,7 @@ function parseTopology(e: z.output<typeof envSchema>, problems: string[]): Redis
     tls: e.REDIS_TLS || (e.REDIS_MODE !== 'sentinel' && urls.some((u) => u.startsWith('rediss:'))),
     commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     ackReplicas: e.REDIS_ACK_REPLICAS,
-    ackTimeoutMs: e.REDIS_ACK_TIMEOUT_MS,
+    ackTimeoutMs,
     ackGraceMs: e.REDIS_ACK_GRACE_MS,
   };
 }
