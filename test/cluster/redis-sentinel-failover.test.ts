@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCluster, type Cluster } from '../../tools/cluster/builder.js';
 import { redisCli } from '../../tools/cluster/redis-cluster.js';
 import { redisSentinel, type RedisSentinelDeployment } from '../../tools/cluster/redis-sentinel.js';
+import { ChatClient } from '../helpers/chat-client.js';
 import { chatThrough, failoverEnv, type RoomFigures } from '../helpers/failover-chat.js';
 import { eventually } from '../helpers/poll.js';
 
@@ -25,7 +26,8 @@ beforeAll(async () => {
     instances: 3,
     redis: redisSentinel({ downAfterMs: 2000 }),
     nginx: {},
-    env: () => failoverEnv(),
+    // The periodic room-seq notice out of the way: only a re-subscribe can explain one.
+    env: () => failoverEnv({ SEQ_NOTICE_MS: '600000' }),
   });
   redis = cluster.redis as RedisSentinelDeployment;
 }, 120_000);
@@ -57,9 +59,25 @@ describe('Sentinel failovers during steady chat through nginx', () => {
   it('the primary SIGKILLed: live chat resumes after the failover', async () => {
     const primary = await redis.primary();
     if (primary === undefined) throw new Error('the sentinels name no primary');
-    const figures = await chatThrough(cluster.nginx?.url ?? '', ['Sentinel north', 'Sentinel south'], () =>
-      primary.kill('SIGKILL'),
-    );
+    // A member of a quiet room: told the room's seq once the instances follow the new primary.
+    const quiet = await ChatClient.create(cluster.nginx?.url ?? '');
+    const noticedAt: number[] = [];
+    let killedAt = 0;
+    let figures: RoomFigures[] = [];
+    try {
+      expect((await quiet.emit('create-room', 'Sentinel quiet')).success).toBe(true);
+      expect((await quiet.join('Sentinel quiet')).success).toBe(true);
+      quiet.socket.on('room-seq', () => noticedAt.push(Date.now()));
+      figures = await chatThrough(cluster.nginx?.url ?? '', ['Sentinel north', 'Sentinel south'], () => {
+        killedAt = Date.now();
+        return primary.kill('SIGKILL');
+      });
+      await eventually(() => noticedAt.some((t) => t > killedAt), 'a room-seq notice after the kill', 30_000);
+    } finally {
+      quiet.close();
+    }
+    const noticeMs = (noticedAt.find((t) => t > killedAt) ?? 0) - killedAt;
+    process.stderr.write(`[redis sentinel: primary SIGKILL] quiet room's room-seq after ${noticeMs} ms\n`);
     const promoted = await redis.primary();
     report(`primary :${primary.port} SIGKILL -> :${promoted?.port}`, figures);
     expect(promoted?.port).not.toBe(primary.port);
