@@ -9,7 +9,7 @@ import {
 import type { RedisTopology } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { ReplicaAck, type AckRoute } from './replica-ack.js';
+import { ReplicaAck, ReplicaAckError, type AckRoute } from './replica-ack.js';
 
 /**
  * The one place Redis clients are configured, for every topology (REDIS_MODE):
@@ -403,17 +403,27 @@ export async function connectRedisClients(
     const ack = build(topology, `${instanceId}-ack`, log);
     built.push(ack);
     await ack.connect();
+    const ackLog = log.child({ client: `${instanceId}-ack` });
     const acks = new ReplicaAck({
       replicas,
       timeoutMs: topology.ackTimeoutMs,
       graceMs: topology.ackGraceMs,
-      log: log.child({ client: `${instanceId}-ack` }),
+      log: ackLog,
     });
     const race = deadline ? <T>(p: Promise<T>) => deadline.race(p) : <T>(p: Promise<T>) => p;
     durable = {
       replicas,
       client: withDeadline(ack.client, deadline) as unknown as RedisClient,
-      confirm: (key) => race(routeOf(topology, ack.client, key).then((route) => acks.confirm(route))),
+      // Whatever fails after the write was answered (no route to its slot mid-failover, the
+      // connection lost) leaves its fate unknown: `unavailable`, and the client's retry settles it.
+      confirm: (key) =>
+        race(routeOf(topology, ack.client, key).then((route) => acks.confirm(route))).catch(
+          (err: unknown) => {
+            if (err instanceof AppError) throw err;
+            ackLog.warn({ err: err instanceof Error ? err.message : String(err) }, 'replica ack failed');
+            throw new ReplicaAckError(replicas, 0);
+          },
+        ),
     };
   }
   let closing: Promise<void> | undefined;
