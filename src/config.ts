@@ -34,6 +34,9 @@ export const envSchema = z.object({
   REDIS_PASSWORD: z.string().min(1).optional(),
   REDIS_TLS: bool.default(false),
   REDIS_COMMAND_TIMEOUT_MS: int(0, 600_000).default(5_000),
+  REDIS_ACK_REPLICAS: z.union([z.literal('auto'), int(0, 16)]).default('auto'),
+  REDIS_ACK_TIMEOUT_MS: int(1, 60_000).optional(),
+  REDIS_ACK_GRACE_MS: int(0, 600_000).default(5_000),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]{0,64}$/, 'letters, digits and : _ . - only')
@@ -122,6 +125,16 @@ export interface RedisTopology {
   tls: boolean;
   /** A command unanswered for this long fails with `unavailable` (0: no deadline), ms. */
   commandTimeoutMs: number;
+  /**
+   * Replicas that must hold a message before it is acknowledged (WAIT after the append; see
+   * src/redis/clients.ts DurableWrites). `auto`: 1 in cluster and sentinel modes when every
+   * primary has a replica at start, else 0.
+   */
+  ackReplicas: number | 'auto';
+  /** How long an append waits for those replicas before answering `unavailable`, ms. */
+  ackTimeoutMs: number;
+  /** How long a primary without replicas refuses appends before acking them unconfirmed, ms (0: never). */
+  ackGraceMs: number;
 }
 
 export interface Config {
@@ -231,6 +244,16 @@ function parseTopology(e: z.output<typeof envSchema>, problems: string[]): Redis
       problems.push("REDIS_SENTINEL_MASTER: required when REDIS_MODE=sentinel (the primary's name)");
     }
   }
+  // Unset: 1 s, at most half the command deadline (the WAIT must answer before the deadline does).
+  const commandMs = e.REDIS_COMMAND_TIMEOUT_MS;
+  const ackTimeoutMs =
+    e.REDIS_ACK_TIMEOUT_MS ??
+    (commandMs > 0 ? Math.max(1, Math.min(1_000, Math.floor(commandMs / 2))) : 1_000);
+  if (e.REDIS_ACK_TIMEOUT_MS !== undefined && commandMs > 0 && e.REDIS_ACK_TIMEOUT_MS >= commandMs) {
+    problems.push(
+      `REDIS_ACK_TIMEOUT_MS (${e.REDIS_ACK_TIMEOUT_MS}) must be below REDIS_COMMAND_TIMEOUT_MS (${e.REDIS_COMMAND_TIMEOUT_MS})`,
+    );
+  }
   if (e.REDIS_MODE !== 'cluster' && clusterNodes.length > 0) {
     problems.push('REDIS_CLUSTER_NODES: only read when REDIS_MODE=cluster');
   }
@@ -248,6 +271,9 @@ function parseTopology(e: z.output<typeof envSchema>, problems: string[]): Redis
     password: e.REDIS_PASSWORD,
     tls: e.REDIS_TLS || (e.REDIS_MODE !== 'sentinel' && urls.some((u) => u.startsWith('rediss:'))),
     commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    ackReplicas: e.REDIS_ACK_REPLICAS,
+    ackTimeoutMs,
+    ackGraceMs: e.REDIS_ACK_GRACE_MS,
   };
 }
 

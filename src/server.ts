@@ -58,12 +58,17 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
   const rooms = createRoomStore(redis.data, keys);
   const members = createMemberStore(redis.data, keys);
   const access = createAccess(rooms, members);
-  const messages = createMessageStore(redis.data, keys, {
-    ...config,
-    messageRate: config.rateLimits.enabled
-      ? { perWindow: Math.ceil(config.rateLimits.messagePerS), burst: config.rateLimits.messageBurst }
-      : undefined,
-  });
+  const messages = createMessageStore(
+    redis.data,
+    keys,
+    {
+      ...config,
+      messageRate: config.rateLimits.enabled
+        ? { perWindow: Math.ceil(config.rateLimits.messagePerS), burst: config.rateLimits.messageBurst }
+        : undefined,
+    },
+    redis.durable,
+  );
   // Issue 14: edits/deletions, read markers, mentions; suspension.
   const changes = createMessageChangeStore(redis.data, keys, config);
   const moderation = createModerationStore(redis.data, keys);
@@ -88,7 +93,7 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     // A connection known to be down outranks the cache: a 'ready' cached just before Redis went
     // away must not answer after it (a restart shorter than READY_CACHE_MS looked finished while
     // commands were still refused `unavailable`), and the first answer after it is a fresh check.
-    if (!redis.data.isReady || !redis.pub.isReady || !redis.sub.isReady) {
+    if (!redis.data.isReady || !redis.durable.client.isReady || !redis.pub.isReady || !redis.sub.isReady) {
       cached = undefined;
       return 'degraded';
     }

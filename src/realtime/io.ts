@@ -122,8 +122,9 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   sync.start();
   const directory = createRoomDirectory({ io, rooms: deps.rooms, log: log.child({ mod: 'rooms' }) });
   io.on('rooms-changed', () => directory.invalidate());
-  // Pub/sub is at-most-once: after the subscriber reconnects (node-redis re-subscribes before it
-  // reports ready) and every SEQ_NOTICE_MS, members learn each room's latest seq (seq-notices.ts).
+  // Pub/sub is at-most-once: after the subscriber reconnects a node and subscribes again (per
+  // topology, RedisClients.onResubscribe) and every SEQ_NOTICE_MS, members learn each room's
+  // latest seq (seq-notices.ts).
   const notices = new SeqNotices(io, deps.messages, log.child({ mod: 'seq-notices' }), config.seqNoticeMs);
   notices.start();
   const chatDeps: ChatDeps = { ...deps, io, sync, directory };
@@ -132,11 +133,10 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   // A removal lost with pub/sub is applied by a re-check of the members (membership-handlers.ts).
   const recheckTimer = setInterval(() => void membership.recheck(), config.seqNoticeMs);
   recheckTimer.unref();
-  const onResubscribed = () => {
-    void notices.notifyAll('resubscribed');
+  const offResubscribe = redis.onResubscribe(() => {
+    notices.afterResubscribe();
     void membership.recheck();
-  };
-  redis.sub.on('ready', onResubscribed);
+  });
   const chatListeners = createChatListeners(chatDeps, membership);
   // Issue 14: edit/delete, read markers, suspension.
   chatListeners.push(...createMessageChangeListeners({ ...deps, io, log: log.child({ mod: 'changes' }) }));
@@ -354,7 +354,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
       closed ??= new Promise<void>((resolve) => {
         sync.stop();
         notices.stop();
-        redis.sub.off('ready', onResubscribed);
+        offResubscribe();
         clearInterval(recheckTimer);
         clearInterval(sweepTimer);
         void io.close(() => resolve());

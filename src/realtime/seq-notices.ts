@@ -10,6 +10,13 @@ const BATCH = 200;
  */
 const RETRY_MS = 500;
 
+/**
+ * A re-subscribe signal is followed by a second pass this much later: a cluster reports a new
+ * master's subscription connection ready before its SSUBSCRIBE is answered, and a sentinel client
+ * reports a dropped pub/sub connection (an `error`) before it reconnects.
+ */
+const SETTLE_MS = 1000;
+
 export type NoticeReason = 'period' | 'resubscribed';
 
 /**
@@ -23,6 +30,7 @@ export type NoticeReason = 'period' | 'resubscribed';
 export class SeqNotices {
   private timer: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
+  private settle: NodeJS.Timeout | undefined;
   private stopped = false;
   private running = false;
   private again = false;
@@ -46,8 +54,22 @@ export class SeqNotices {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.retry);
+    clearTimeout(this.settle);
     this.timer = undefined;
     this.retry = undefined;
+    this.settle = undefined;
+  }
+
+  /**
+   * The subscriber connected again (RedisClients.onResubscribe): notices now, and once more
+   * SETTLE_MS after the last such signal (a burst of them, as in a failover, costs two passes).
+   */
+  afterResubscribe(): void {
+    if (this.stopped) return;
+    void this.notifyAll('resubscribed');
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => void this.notifyAll('resubscribed'), SETTLE_MS);
+    this.settle.unref();
   }
 
   /** Chat rooms with at least one socket on this instance. */

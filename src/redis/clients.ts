@@ -9,6 +9,7 @@ import {
 import type { RedisTopology } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { ReplicaAck, ReplicaAckError, type AckRoute } from './replica-ack.js';
 
 /**
  * The one place Redis clients are configured, for every topology (REDIS_MODE):
@@ -67,10 +68,7 @@ export type RedisClient = Pick<
   | 'sMembers'
 > & { readonly isReady: boolean };
 
-/**
- * What the readiness probe, the adapter and the seq notices need of the pub/sub connections
- * (`on('ready')`: the subscriber re-subscribed after a reconnect).
- */
+/** What the readiness probe and the adapter need of the pub/sub connections. */
 export type PubSubClient = Pick<Standalone, 'publish' | 'subscribe'> & {
   unsubscribe(channel: string): Promise<unknown>;
   on(event: 'ready', listener: () => void): unknown;
@@ -78,8 +76,35 @@ export type PubSubClient = Pick<Standalone, 'publish' | 'subscribe'> & {
   readonly isReady: boolean;
 };
 
+/**
+ * Writes that must survive a failover (the message appends). Redis replicates asynchronously: a
+ * write the primary acknowledged can still be lost when it dies (SIGKILL) or hands over (SENTINEL
+ * FAILOVER: the old primary keeps acknowledging until clients follow the new one, then discards
+ * those writes). So an append runs on `client` and is then confirmed with `WAIT <replicas> <ms>`
+ * on the same connection (WAIT covers every write that connection made before it): the message is
+ * acknowledged only once that many replicas hold it, and a failover promotes a replica that does.
+ * `client` is a connection of its own, so WAIT (which holds its connection until the replicas
+ * answer) never delays the other commands; appends queued behind one WAIT are covered by the next
+ * in one round trip, which batches them under load. With `replicas` 0, `client` is the data client
+ * and `confirm` does nothing.
+ */
+export interface DurableWrites {
+  readonly replicas: number;
+  readonly client: RedisClient;
+  /**
+   * Resolves once `replicas` replicas hold every write `client` made so far on the connection that
+   * serves `key` (its slot's master in a cluster, the primary under Sentinel). Rejects with
+   * ReplicaAckError (code `unavailable`) when they do not within REDIS_ACK_TIMEOUT_MS: the write may
+   * or may not survive, so the caller answers `unavailable` and the client retries with its clientId.
+   * A primary left without replicas acks unconfirmed after REDIS_ACK_GRACE_MS (see ReplicaAck).
+   */
+  confirm(key: string): Promise<void>;
+}
+
 export interface RedisClients {
   mode: RedisTopology['mode'];
+  /** Message appends, confirmed on replicas (REDIS_ACK_REPLICAS). */
+  durable: DurableWrites;
   /** Commands (users, rooms, messages, presence, sessions, rate limits), under the command deadline. */
   data: RedisClient;
   /** Adapter publishing. */
@@ -93,6 +118,11 @@ export interface RedisClients {
   session: RedisClientType | RedisClusterType;
   /** The raw pub and sub clients, for the Socket.IO adapter (which takes any node-redis client). */
   adapter: { pub: AnyClient; sub: AnyClient };
+  /**
+   * Calls `listener` whenever the subscriber (re)connected a node and subscribes again, so what
+   * was published meanwhile may have been missed (see onResubscribe); returns the unregister.
+   */
+  onResubscribe(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -289,7 +319,73 @@ async function drainSubscriber(mode: RedisTopology['mode'], sub: AnyClient): Pro
 }
 
 /**
- * Creates and connects the data, pub and sub clients of `topology`; `close()` is idempotent.
+ * The subscriber's "connected again" signal, per topology (node-redis 6.3 events):
+ * - standalone: `ready`, reported once the client re-subscribed after a reconnect;
+ * - cluster: the cluster client reports no `ready` when one node comes back; each node client,
+ *   the per-master clients that hold the sharded subscriptions included, reports `node-ready`
+ *   (a node reconnecting, or a new master's subscription client after a failover moved a room's
+ *   channel to it; there the SSUBSCRIBE follows the `node-ready`, so listeners look again shortly
+ *   after, see SeqNotices);
+ * - sentinel: `ready` once it followed a new primary (its pub/sub connection re-subscribed before
+ *   that); a pub/sub connection that dropped and reconnects to the same primary reports only
+ *   `error`, which counts too.
+ */
+function resubscribeHook(mode: RedisTopology['mode'], sub: AnyClient) {
+  return (listener: () => void): (() => void) => {
+    if (mode === 'cluster') {
+      const cluster = sub as RedisClusterType;
+      cluster.on('node-ready', listener);
+      return () => void cluster.off('node-ready', listener);
+    }
+    const events = mode === 'sentinel' ? ['ready', 'error'] : ['ready'];
+    for (const event of events) sub.on(event, listener);
+    return () => {
+      for (const event of events) sub.off(event, listener);
+    };
+  };
+}
+
+/**
+ * How many replicas an append waits for: REDIS_ACK_REPLICAS, or for `auto` 1 when the topology
+ * replicates (every master of the cluster, or the primary, has a connected replica), else 0. Standalone `auto` is 0: a lone server has no failover to survive.
+ */
+async function ackReplicas(t: RedisTopology, data: AnyClient, log: Logger): Promise<number> {
+  if (t.ackReplicas !== 'auto') return t.ackReplicas;
+  if (t.mode === 'standalone') return 0;
+  const connectedReplicas = (info: string) => Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0);
+  let replicated: boolean;
+  if (t.mode === 'cluster') {
+    // The cluster client lists replicas only when it reads from them: ask each master.
+    const cluster = data as RedisClusterType;
+    const infos = await Promise.all(
+      cluster.masters.map(async (m) => (await cluster.nodeClient(m)).info('replication')),
+    );
+    replicated = infos.length > 0 && infos.every((info) => connectedReplicas(info) > 0);
+  } else {
+    replicated = connectedReplicas(await (data as RedisSentinelType).info('replication')) > 0;
+  }
+  if (!replicated) log.warn('REDIS_ACK_REPLICAS=auto: no replica found; messages are acked unreplicated');
+  return replicated ? 1 : 0;
+}
+
+/** The connection that serves `key` on `client`, as an AckRoute (see replica-ack.ts). */
+async function routeOf(t: RedisTopology, client: AnyClient, key: string): Promise<AckRoute> {
+  if (t.mode === 'cluster') {
+    const node = await (client as RedisClusterType).getNodeClientForKey(key);
+    const socket = node.options?.socket as { host?: string; port?: number } | undefined;
+    return { id: `${socket?.host}:${socket?.port}`, send: (args) => node.sendCommand(args) };
+  }
+  if (t.mode === 'sentinel') {
+    const sentinel = client as RedisSentinelType;
+    return { id: 'primary', send: (args) => sentinel.sendCommand(false, args) };
+  }
+  const standalone = client as Standalone;
+  return { id: 'primary', send: (args) => standalone.sendCommand(args) };
+}
+
+/**
+ * Creates and connects the data, pub and sub clients of `topology` (and the durable-writes client
+ * when appends wait for replicas); `close()` is idempotent.
  * The data client answers RedisTimeoutError (`unavailable`) for a command unanswered within
  * REDIS_COMMAND_TIMEOUT_MS (0: no deadline).
  */
@@ -303,9 +399,45 @@ export async function connectRedisClients(
   );
   const [data, pub, sub] = built as [Built, Built, Built];
   await Promise.all(built.map((b) => b.connect()));
-  log.info({ mode: topology.mode }, `redis topology: ${topology.mode}`);
+  const replicas = await ackReplicas(topology, data.client, log).catch(async (err: unknown) => {
+    await Promise.allSettled(built.map(({ client }) => client.destroy()));
+    throw err;
+  });
+  log.info({ mode: topology.mode, ackReplicas: replicas }, `redis topology: ${topology.mode}`);
   const deadline = topology.commandTimeoutMs > 0 ? new CommandDeadline(topology.commandTimeoutMs) : undefined;
   const timed = withDeadline(data.client, deadline);
+  let durable: DurableWrites = {
+    replicas: 0,
+    client: timed as unknown as RedisClient,
+    confirm: () => Promise.resolve(),
+  };
+  if (replicas > 0) {
+    const ack = build(topology, `${instanceId}-ack`, log);
+    built.push(ack);
+    await ack.connect();
+    const ackLog = log.child({ client: `${instanceId}-ack` });
+    const acks = new ReplicaAck({
+      replicas,
+      timeoutMs: topology.ackTimeoutMs,
+      graceMs: topology.ackGraceMs,
+      log: ackLog,
+    });
+    const race = deadline ? <T>(p: Promise<T>) => deadline.race(p) : <T>(p: Promise<T>) => p;
+    durable = {
+      replicas,
+      client: withDeadline(ack.client, deadline) as unknown as RedisClient,
+      // Whatever fails after the write was answered (no route to its slot mid-failover, the
+      // connection lost) leaves its fate unknown: `unavailable`, and the client's retry settles it.
+      confirm: (key) =>
+        race(routeOf(topology, ack.client, key).then((route) => acks.confirm(route))).catch(
+          (err: unknown) => {
+            if (err instanceof AppError) throw err;
+            ackLog.warn({ err: err instanceof Error ? err.message : String(err) }, 'replica ack failed');
+            throw new ReplicaAckError(replicas, 0);
+          },
+        ),
+    };
+  }
   let closing: Promise<void> | undefined;
   const close = () => {
     deadline?.stop();
@@ -324,11 +456,13 @@ export async function connectRedisClients(
   };
   return {
     mode: topology.mode,
+    durable,
     data: timed as unknown as RedisClient,
     pub: pub.client as unknown as PubSubClient,
     sub: sub.client as unknown as PubSubClient,
     session: timed as unknown as RedisClientType,
     adapter: { pub: pub.client, sub: sub.client },
+    onResubscribe: resubscribeHook(topology.mode, sub.client),
     close,
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { RedisClient } from '../redis/clients.js';
+import type { DurableWrites, RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { z } from 'zod';
 import { chatMessageSchema, type Message } from '../protocol.js';
@@ -263,6 +263,11 @@ export interface MessageRateLimit {
 
 export type MessageStore = ReturnType<typeof createMessageStore>;
 
+/**
+ * The room message store. Appends run on `durable` (src/redis/clients.ts DurableWrites): with
+ * replicas to wait for, an append is acknowledged only once they hold it, so an acked message
+ * survives a failover; without `durable` (or with 0 replicas) they run on `redis` unconfirmed.
+ */
 export function createMessageStore(
   redis: RedisClient,
   keys: Keys,
@@ -273,7 +278,9 @@ export function createMessageStore(
     /** Absent: no message rate limit (RATE_LIMITS=off). */
     messageRate?: MessageRateLimit | undefined;
   },
+  durable?: DurableWrites,
 ) {
+  const writer = durable ?? { replicas: 0, client: redis, confirm: () => Promise.resolve() };
   const rate = opts.messageRate;
   const rateArgs = rate ? [String(Math.max(1, rate.perWindow)), String(rate.burst)] : ['0', '0'];
   const roomKeys = (room: string) => [keys.roomMessages(room), keys.roomSeq(room), keys.roomEpoch(room)];
@@ -284,7 +291,9 @@ export function createMessageStore(
      * stored one, `duplicate: true`) or the sender used up the message rate limit in this room (then
      * `retryAfterMs`, nothing stored). One Redis round trip. `membersOnly` (a private room or DM):
      * refused with `not_member` inside the same script when the sender is not in the room's members
-     * (a removal on any instance counts at once).
+     * (a removal on any instance counts at once). With replicas to wait for, resolves only once
+     * they hold it; rejects `unavailable` when they do not in time (ReplicaAckError: the sender
+     * retries with its clientId, stored once).
      */
     async append(
       room: string,
@@ -305,7 +314,7 @@ export function createMessageStore(
       const who = sender.toLowerCase();
       const dedupeKey = clientId ? keys.roomDedupe(room, who, clientId) : keys.roomDedupe(room, '', '');
       const [seq, stored, epoch] = await APPEND.run(
-        redis,
+        writer.client,
         [
           ...roomKeys(room),
           dedupeKey,
@@ -326,6 +335,12 @@ export function createMessageStore(
       );
       if (seq === -2) throw new AppError('not_member', `You are no longer a member of "${room}".`);
       if (seq === -1) return { retryAfterMs: Math.max(1, Number(stored)) };
+      if (writer.replicas > 0) {
+        // A repeat wrote nothing on this connection, and the original's own WAIT may have fallen
+        // short (answered `unavailable`): a write after it here makes this WAIT cover it too.
+        if (seq === 0) await writer.client.expire(dedupeKey, opts.dedupeWindowS);
+        await writer.confirm(keys.roomSeq(room));
+      }
       if (seq === 0) return { message: decodeReply('append', storedMessage, stored), duplicate: true };
       const message: Message = { id, seq, epoch, roomId: room, text, sender, timestamp };
       if (clientId) message.clientId = clientId;

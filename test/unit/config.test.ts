@@ -129,6 +129,18 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the replica-ack settings: auto by default, a WAIT timeout below the command deadline', () => {
+    expect(loadConfig({}).redis).toMatchObject({ ackReplicas: 'auto', ackTimeoutMs: 1000, ackGraceMs: 5000 });
+    expect(loadConfig({ REDIS_ACK_REPLICAS: '0' }).redis.ackReplicas).toBe(0);
+    // Unset, it stays within half the deadline; set, it must be below it.
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '400' }).redis.ackTimeoutMs).toBe(200);
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '0' }).redis.ackTimeoutMs).toBe(1000);
+    expect(() => loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '400', REDIS_ACK_TIMEOUT_MS: '400' })).toThrow(
+      /REDIS_ACK_TIMEOUT_MS/,
+    );
+    expect(() => loadConfig({ REDIS_ACK_REPLICAS: 'some' })).toThrow(/REDIS_ACK_REPLICAS/);
+  });
+
   it('lists every topology problem at once', () => {
     let error: unknown;
     try {

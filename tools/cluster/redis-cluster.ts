@@ -14,7 +14,8 @@ import {
 /**
  * A local Redis Cluster: `masters` masters with `replicasPerMaster` replicas each (default 3 + 3),
  * every node on free loopback ports (client and bus), created with `redis-cli --cluster create`,
- * ready once every node reports cluster_state:ok and knows every other node.
+ * ready once every node reports cluster_state:ok and knows every other node, and every replica is
+ * in sync with its master.
  */
 
 export interface RedisClusterOptions {
@@ -37,7 +38,10 @@ export interface RedisClusterDeployment extends RedisDeployment {
   readonly nodes: readonly ClusterNode[];
   /** The nodes that are masters now (CLUSTER NODES as the first running node sees it). */
   masters(): Promise<ClusterNode[]>;
-  /** Resolves once every running node says cluster_state:ok and knows every running node. */
+  /**
+   * Resolves once every running node says cluster_state:ok and knows every running node, and every
+   * replica has finished its sync with its master.
+   */
   waitReady(timeoutMs?: number): Promise<void>;
 }
 
@@ -105,6 +109,8 @@ export function redisCluster(opts: RedisClusterOptions = {}): RedisStarter {
             '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 2000),
             '--cluster-port', String(p.bus),
             '--cluster-replica-validity-factor', '0',
+            // A replica's first sync starts at once, not after the default 5 s of waiting for more.
+            '--repl-diskless-sync-delay', '0',
           ],
         });
       };
@@ -145,10 +151,15 @@ export function redisCluster(opts: RedisClusterOptions = {}): RedisStarter {
               if (!/cluster_state:ok/.test(info)) return false;
               if (!new RegExp(`cluster_known_nodes:${total}\\b`).test(info)) return false;
               if (!/cluster_slots_ok:16384/.test(info)) return false;
+              // A replica still waiting for its first sync holds nothing: were its master killed
+              // now, it would be promoted empty (cluster-replica-validity-factor 0) and every
+              // write so far lost.
+              const repl = await redisCli(n.port, ['info', 'replication']);
+              if (/role:slave/.test(repl) && !/master_link_status:up/.test(repl)) return false;
             }
             return up.length > 0;
           },
-          'every cluster node says cluster_state:ok',
+          'every cluster node says cluster_state:ok and every replica is in sync',
           timeoutMs,
         );
       await waitReady().catch(async (err: unknown) => {

@@ -82,7 +82,12 @@ export function redisSentinel(opts: RedisSentinelOptions = {}): RedisStarter {
           appendonly: false,
           logFile: path.join(dir, `data-${port}.log`),
           name: `redis data node :${port}`,
-          extraArgs: replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOf)],
+          // A replica's sync starts at once, not after the default 5 s of waiting for more replicas.
+          extraArgs: [
+            '--repl-diskless-sync-delay',
+            '0',
+            ...(replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOf)]),
+          ],
         });
       };
       const bootSentinel = async (i: number, firstStart: boolean) => {
