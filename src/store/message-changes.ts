@@ -1,36 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import {
-  chatMessageSchema,
-  MENTIONS_KEPT_MAX,
-  mentionsIn,
-  MY_ROOMS_MAX,
-  type Message,
-  type UnreadRoom,
-} from '../protocol.js';
+import { MENTIONS_KEPT_MAX, mentionsIn, MY_ROOMS_MAX, type Message, type UnreadRoom } from '../protocol.js';
 import type { RedisClient } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import { decodeReply, LuaScript } from '../redis/script.js';
-import { EPOCH_LUA } from './messages.js';
+import { EPOCH_LUA, storedMessage } from './messages.js';
 
 /**
  * The life of a message after it is sent (issue 14): edits and deletions stored in place in the
  * room's history list, read markers per user and room, and mentions per user and room.
  */
-
-/** A stored message's JSON, checked against the protocol's Message. */
-const storedMessage = z
-  .string()
-  .transform((raw, ctx) => {
-    try {
-      return JSON.parse(raw) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'stored message is not JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(chatMessageSchema);
 
 /**
  * One edit or deletion in one step, in the room's slot. The message is found by seq (index

@@ -9,7 +9,7 @@ import { AppError } from '../errors.js';
 export type { Message };
 
 /** A message as the list stores it: its JSON, checked against the protocol's Message on the way out. */
-const storedMessage = z
+export const storedMessage = z
   .string()
   .transform((raw, ctx) => {
     try {
