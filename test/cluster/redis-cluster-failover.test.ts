@@ -1,15 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { socketRoom } from '../../src/realtime/events.js';
 import { createKeys } from '../../src/redis/keys.js';
-import { buildCluster, type Cluster } from '../../tools/cluster/builder.js';
 import { redisCli, redisCluster, type RedisClusterDeployment } from '../../tools/cluster/redis-cluster.js';
 import { ChatClient } from '../helpers/chat-client.js';
-import { chatThrough, failoverEnv, type RoomFigures } from '../helpers/failover-chat.js';
+import { chatThrough, useFailoverCluster, type RoomFigures } from '../helpers/failover-chat.js';
 import { eventually } from '../helpers/poll.js';
 
 /**
@@ -22,32 +20,17 @@ import { eventually } from '../helpers/poll.js';
 
 const PREFIX = 'chat:';
 
-let dir: string;
-let cluster: Cluster;
-let redis: RedisClusterDeployment;
-
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'chat-redis-cluster-'));
-  cluster = await buildCluster({
-    dir,
-    instances: 3,
-    redis: redisCluster({ nodeTimeoutMs: 2000 }),
-    nginx: {},
-    // The periodic room-seq notice out of the way: only a re-subscribe can explain one.
-    env: () => failoverEnv({ REDIS_PREFIX: PREFIX, SEQ_NOTICE_MS: '600000' }),
-  });
-  redis = cluster.redis as RedisClusterDeployment;
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.stop({ instanceSignal: 'SIGKILL' });
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+// The periodic room-seq notice out of the way: only a re-subscribe can explain one.
+const suite = useFailoverCluster<RedisClusterDeployment>(
+  'redis-cluster',
+  redisCluster({ nodeTimeoutMs: 2000 }),
+  { REDIS_PREFIX: PREFIX, SEQ_NOTICE_MS: '600000' },
+);
 
 /** One room name per master (from CLUSTER SLOTS), the first on the master at `firstOn` when given. */
 async function roomPerMaster(tag: string): Promise<{ room: string; masterPort: number }[]> {
-  const seed = redis.nodes.find((n) => n.running);
-  const client = createClient({ url: seed?.url ?? redis.url });
+  const seed = suite.redis.nodes.find((n) => n.running);
+  const client = createClient({ url: seed?.url ?? suite.redis.url });
   await client.connect();
   const ranges = await client.clusterSlots();
   await client.close();
@@ -83,9 +66,9 @@ describe('Redis Cluster failovers during steady chat through nginx', () => {
   it("starts only once every replica holds its master's data", async () => {
     // A replica still waiting for its first sync holds nothing: killing its master then promoted
     // an empty replica (cluster-replica-validity-factor 0) and lost every acked write of its rooms.
-    const replicas = redis.nodes.length - (await redis.masters()).length;
+    const replicas = suite.redis.nodes.length - (await suite.redis.masters()).length;
     expect(replicas).toBe(3);
-    for (const n of redis.nodes) {
+    for (const n of suite.redis.nodes) {
       const info = await redisCli(n.port, ['info', 'replication']);
       if (/role:slave/.test(info)) expect(info).toMatch(/master_link_status:up/);
     }
@@ -94,24 +77,24 @@ describe('Redis Cluster failovers during steady chat through nginx', () => {
   it('a master SIGKILLed: live chat resumes in every room', async () => {
     const rooms = await roomPerMaster('Killed');
     expect(rooms.length).toBe(3);
-    const victim = redis.nodes.find((n) => n.port === rooms[0]?.masterPort);
+    const victim = suite.redis.nodes.find((n) => n.port === rooms[0]?.masterPort);
     if (victim === undefined) throw new Error('no node for the first room');
     const figures = await chatThrough(
-      cluster.nginx?.url ?? '',
+      suite.cluster.nginx?.url ?? '',
       rooms.map((r) => r.room),
       () => victim.kill('SIGKILL'),
     );
     report(`master :${victim.port} SIGKILL`, figures);
     for (const f of figures) expect(f.resumeMs).toBeLessThan(30_000);
     // The instances logged the lost node (per-node events of the cluster client).
-    const logs = readdirSync(path.join(dir, 'logs'))
+    const logs = readdirSync(path.join(suite.cluster.dir, 'logs'))
       .filter((f) => f.startsWith('app-'))
-      .map((f) => readFileSync(path.join(dir, 'logs', f), 'utf8'))
+      .map((f) => readFileSync(path.join(suite.cluster.dir, 'logs', f), 'utf8'))
       .join('\n');
     expect(logs).toMatch(/redis cluster node (error|disconnected)/);
     // Back to full strength for the next case: the killed node rejoins as a replica.
     await victim.start();
-    await redis.waitReady();
+    await suite.redis.waitReady();
   }, 150_000);
 
   it('a graceful CLUSTER FAILOVER: live chat resumes in every room', async () => {
@@ -130,7 +113,7 @@ describe('Redis Cluster failovers during steady chat through nginx', () => {
     );
     expect(replicaPort).toBeGreaterThan(0);
     const figures = await chatThrough(
-      cluster.nginx?.url ?? '',
+      suite.cluster.nginx?.url ?? '',
       rooms.map((r) => r.room),
       async () => {
         await redisCli(replicaPort, ['cluster', 'failover']);
@@ -148,8 +131,8 @@ describe('Redis Cluster failovers during steady chat through nginx', () => {
   it("the master holding a room's channel SIGKILLed: members get a room-seq notice long before SEQ_NOTICE_MS", async () => {
     // The room's sharded pub/sub channel (the adapter's per-room channel) and where it lives.
     const keys = createKeys(PREFIX);
-    const masters = await redis.masters();
-    const seed = createClient({ url: masters[0]?.url ?? redis.url });
+    const masters = await suite.redis.masters();
+    const seed = createClient({ url: masters[0]?.url ?? suite.redis.url });
     await seed.connect();
     const ranges = await seed.clusterSlots();
     await seed.close();
@@ -157,9 +140,9 @@ describe('Redis Cluster failovers during steady chat through nginx', () => {
     const channel = `${keys.adapterChannel}#/#${socketRoom(room)}#`;
     const slot = calculateSlot(channel);
     const port = ranges.find((r) => r.from <= slot && slot <= r.to)?.master.port;
-    const victim = redis.nodes.find((n) => n.port === port);
+    const victim = suite.redis.nodes.find((n) => n.port === port);
     if (victim === undefined) throw new Error('no node for the channel');
-    const url = cluster.nginx?.url ?? '';
+    const url = suite.cluster.nginx?.url ?? '';
     const member = await ChatClient.create(url);
     try {
       const created = await member.emit('create-room', room);
@@ -178,7 +161,7 @@ describe('Redis Cluster failovers during steady chat through nginx', () => {
     } finally {
       member.close();
       await victim.start();
-      await redis.waitReady();
+      await suite.redis.waitReady();
     }
   }, 150_000);
 });

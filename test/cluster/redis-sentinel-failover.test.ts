@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCluster, type Cluster } from '../../tools/cluster/builder.js';
+import { describe, expect, it } from 'vitest';
 import { redisCli } from '../../tools/cluster/redis-cluster.js';
 import { redisSentinel, type RedisSentinelDeployment } from '../../tools/cluster/redis-sentinel.js';
 import { ChatClient } from '../helpers/chat-client.js';
-import { chatThrough, failoverEnv, type RoomFigures } from '../helpers/failover-chat.js';
+import { chatThrough, useFailoverCluster, type RoomFigures } from '../helpers/failover-chat.js';
 import { eventually } from '../helpers/poll.js';
 
 /**
@@ -15,27 +11,12 @@ import { eventually } from '../helpers/poll.js';
  * must resume with nothing acked lost and nothing twice; the figures are reported.
  */
 
-let dir: string;
-let cluster: Cluster;
-let redis: RedisSentinelDeployment;
-
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'chat-redis-sentinel-'));
-  cluster = await buildCluster({
-    dir,
-    instances: 3,
-    redis: redisSentinel({ downAfterMs: 2000 }),
-    nginx: {},
-    // The periodic room-seq notice out of the way: only a re-subscribe can explain one.
-    env: () => failoverEnv({ SEQ_NOTICE_MS: '600000' }),
-  });
-  redis = cluster.redis as RedisSentinelDeployment;
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.stop({ instanceSignal: 'SIGKILL' });
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+// The periodic room-seq notice out of the way: only a re-subscribe can explain one.
+const suite = useFailoverCluster<RedisSentinelDeployment>(
+  'redis-sentinel',
+  redisSentinel({ downAfterMs: 2000 }),
+  { SEQ_NOTICE_MS: '600000' },
+);
 
 /**
  * Every member read every acked message, none twice, and every acked message is still in the
@@ -57,10 +38,10 @@ function report(what: string, figures: RoomFigures[]): void {
 
 describe('Sentinel failovers during steady chat through nginx', () => {
   it('the primary SIGKILLed: live chat resumes after the failover', async () => {
-    const primary = await redis.primary();
+    const primary = await suite.redis.primary();
     if (primary === undefined) throw new Error('the sentinels name no primary');
     // A member of a quiet room: told the room's seq once the instances follow the new primary.
-    const quiet = await ChatClient.create(cluster.nginx?.url ?? '');
+    const quiet = await ChatClient.create(suite.cluster.nginx?.url ?? '');
     const noticedAt: number[] = [];
     let killedAt = 0;
     let figures: RoomFigures[] = [];
@@ -68,17 +49,21 @@ describe('Sentinel failovers during steady chat through nginx', () => {
       expect((await quiet.emit('create-room', 'Sentinel quiet')).success).toBe(true);
       expect((await quiet.join('Sentinel quiet')).success).toBe(true);
       quiet.socket.on('room-seq', () => noticedAt.push(Date.now()));
-      figures = await chatThrough(cluster.nginx?.url ?? '', ['Sentinel north', 'Sentinel south'], () => {
-        killedAt = Date.now();
-        return primary.kill('SIGKILL');
-      });
+      figures = await chatThrough(
+        suite.cluster.nginx?.url ?? '',
+        ['Sentinel north', 'Sentinel south'],
+        () => {
+          killedAt = Date.now();
+          return primary.kill('SIGKILL');
+        },
+      );
       await eventually(() => noticedAt.some((t) => t > killedAt), 'a room-seq notice after the kill', 30_000);
     } finally {
       quiet.close();
     }
     const noticeMs = (noticedAt.find((t) => t > killedAt) ?? 0) - killedAt;
     process.stderr.write(`[redis sentinel: primary SIGKILL] quiet room's room-seq after ${noticeMs} ms\n`);
-    const promoted = await redis.primary();
+    const promoted = await suite.redis.primary();
     report(`primary :${primary.port} SIGKILL -> :${promoted?.port}`, figures);
     expect(promoted?.port).not.toBe(primary.port);
     for (const f of figures) expect(f.resumeMs).toBeLessThan(45_000);
@@ -92,18 +77,22 @@ describe('Sentinel failovers during steady chat through nginx', () => {
   }, 150_000);
 
   it('SENTINEL FAILOVER: live chat resumes after the handover', async () => {
-    const before = await redis.primary();
-    const sentinel = redis.sentinels[0];
+    const before = await suite.redis.primary();
+    const sentinel = suite.redis.sentinels[0];
     if (before === undefined || sentinel === undefined) throw new Error('no primary or sentinel');
     const figures = await chatThrough(
-      cluster.nginx?.url ?? '',
+      suite.cluster.nginx?.url ?? '',
       ['Handover north', 'Handover south'],
       async () => {
-        await redisCli(sentinel.port, ['sentinel', 'failover', redis.master]);
-        await eventually(async () => (await redis.primary())?.port !== before.port, 'a new primary', 30_000);
+        await redisCli(sentinel.port, ['sentinel', 'failover', suite.redis.master]);
+        await eventually(
+          async () => (await suite.redis.primary())?.port !== before.port,
+          'a new primary',
+          30_000,
+        );
       },
     );
-    report(`SENTINEL FAILOVER :${before.port} -> :${(await redis.primary())?.port}`, figures);
+    report(`SENTINEL FAILOVER :${before.port} -> :${(await suite.redis.primary())?.port}`, figures);
     for (const f of figures) expect(f.resumeMs).toBeLessThan(30_000);
   }, 150_000);
 });

@@ -1,18 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import calculateSlot from 'cluster-key-slot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { socketRoom } from '../../src/realtime/events.js';
 import { createKeys } from '../../src/redis/keys.js';
-import { buildCluster, type Cluster } from '../../tools/cluster/builder.js';
 import {
   redisCli,
   redisCluster,
   type ClusterNode,
   type RedisClusterDeployment,
 } from '../../tools/cluster/redis-cluster.js';
-import { chatThrough, failoverEnv } from '../helpers/failover-chat.js';
+import { chatThrough, useFailoverCluster } from '../helpers/failover-chat.js';
 
 /**
  * A busy room's slots moved to another master while it chats, the way an operator rebalances a
@@ -26,26 +22,11 @@ import { chatThrough, failoverEnv } from '../helpers/failover-chat.js';
 
 const PREFIX = 'chat:';
 
-let dir: string;
-let cluster: Cluster;
-let redis: RedisClusterDeployment;
-
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'chat-slot-migration-'));
-  cluster = await buildCluster({
-    dir,
-    instances: 3,
-    redis: redisCluster({ nodeTimeoutMs: 2000 }),
-    nginx: {},
-    env: () => failoverEnv({ REDIS_PREFIX: PREFIX }),
-  });
-  redis = cluster.redis as RedisClusterDeployment;
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.stop({ instanceSignal: 'SIGKILL' });
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const suite = useFailoverCluster<RedisClusterDeployment>(
+  'slot-migration',
+  redisCluster({ nodeTimeoutMs: 2000 }),
+  { REDIS_PREFIX: PREFIX },
+);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -104,12 +85,12 @@ describe('Redis Cluster slot migration during steady chat through nginx', () => 
     const keys = createKeys(PREFIX);
     const keySlot = calculateSlot(keys.roomSeq(room));
     const channelSlot = calculateSlot(`${keys.adapterChannel}#/#${socketRoom(room)}#`);
-    const masters = await redis.masters();
+    const masters = await suite.redis.masters();
     expect(masters.length).toBe(3);
     let movedKeys = 0;
     const moves: string[] = [];
     // Two senders and two readers in the room (each reader is checked against its sender's acks).
-    const figures = await chatThrough(cluster.nginx?.url ?? '', [room, room], async () => {
+    const figures = await chatThrough(suite.cluster.nginx?.url ?? '', [room, room], async () => {
       for (const slot of [...new Set([keySlot, channelSlot])]) {
         const from = await ownerOf(slot, masters);
         const to = masters.find((m) => m !== from);

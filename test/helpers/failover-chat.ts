@@ -1,5 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { Message } from '../../src/protocol.js';
+import { buildCluster, type Cluster } from '../../tools/cluster/builder.js';
+import type { RedisDeployment, RedisStarter } from '../../tools/cluster/redis.js';
 import { ChatClient } from './chat-client.js';
 import { eventually } from './poll.js';
 
@@ -58,6 +64,41 @@ export function failoverEnv(extra: Record<string, string> = {}): Record<string, 
     TRUST_PROXY: 'loopback',
     REDIS_COMMAND_TIMEOUT_MS: '2000',
     ...extra,
+  };
+}
+
+/**
+ * The suite's cluster for a Redis failover test: 3 instances behind nginx on the topology `redis`
+ * starts, with failoverEnv(`extra`), built before the suite's tests (120 s allowed) and SIGKILLed
+ * after. Returns a view whose `cluster` and `redis` (as the topology's deployment type) are set
+ * once the suite runs.
+ */
+export function useFailoverCluster<D extends RedisDeployment>(
+  tag: string,
+  redis: RedisStarter,
+  extra: Record<string, string> = {},
+): { readonly cluster: Cluster; readonly redis: D } {
+  let dir: string | undefined;
+  let cluster: Cluster | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), `chat-${tag}-`));
+    cluster = await buildCluster({ dir, instances: 3, redis, nginx: {}, env: () => failoverEnv(extra) });
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop({ instanceSignal: 'SIGKILL' });
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const started = (): Cluster => {
+    if (!cluster) throw new Error('the failover cluster is not started yet');
+    return cluster;
+  };
+  return {
+    get cluster() {
+      return started();
+    },
+    get redis() {
+      return started().redis as D;
+    },
   };
 }
 
