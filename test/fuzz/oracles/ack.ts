@@ -23,6 +23,17 @@ export const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The codes each event may answer besides success; unknown events answer invalid_payload only. */
+/** What an edit or a deletion may answer (issue 14). */
+const CHANGE_CODES: readonly ErrorCode[] = [
+  'invalid_payload',
+  'room_not_found',
+  'not_member',
+  'not_found',
+  'forbidden',
+  'edit_window_passed',
+  'rate_limited',
+];
+
 // Keyed by the protocol's event list: an event added there without its codes here fails typecheck.
 const EXPECTED: Record<Exclude<ClientEventName, 'typing'>, readonly ErrorCode[]> = {
   'create-room': ['invalid_payload', 'room_exists', 'rate_limited'],
@@ -38,24 +49,8 @@ const EXPECTED: Record<Exclude<ClientEventName, 'typing'>, readonly ErrorCode[]>
   'room-members': ['invalid_payload', 'room_not_found', 'not_member', 'rate_limited'],
   'delete-room': ['invalid_payload', 'room_not_found', 'forbidden', 'rate_limited'],
   // Issue 14: message changes, read markers, moderation.
-  'edit-message': [
-    'invalid_payload',
-    'room_not_found',
-    'not_member',
-    'not_found',
-    'forbidden',
-    'edit_window_passed',
-    'rate_limited',
-  ],
-  'delete-message': [
-    'invalid_payload',
-    'room_not_found',
-    'not_member',
-    'not_found',
-    'forbidden',
-    'edit_window_passed',
-    'rate_limited',
-  ],
+  'edit-message': CHANGE_CODES,
+  'delete-message': CHANGE_CODES,
   'mark-read': ['invalid_payload', 'room_not_found', 'not_member', 'rate_limited'],
   unread: ['invalid_payload', 'rate_limited'],
   'suspend-user': ['invalid_payload', 'forbidden', 'not_found', 'rate_limited'],
