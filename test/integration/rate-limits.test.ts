@@ -99,6 +99,29 @@ describe('rate limits shared by all instances', () => {
     },
   );
 
+  it('limits edits and deletions per user across instances (RL_MESSAGE_BURST per 10 s), apart from messages', async () => {
+    const { cookie } = await signUp(a.url);
+    const onA = await connect(a.url, cookie);
+    const onB = await connect(b.url, cookie);
+    const room = `Edits ${Date.now()}`;
+    await emitAck(onA, 'create-room', room);
+    await emitAck(onA, 'join-room', room);
+    const sent = await emitAck(onA, 'message', { text: 'first draft' });
+    expect(sent.success).toBe(true);
+    const edits = [];
+    for (let i = 0; i < 5; i++) {
+      const socket = i % 2 === 0 ? onA : onB;
+      edits.push(await emitAck(socket, 'edit-message', { room, seq: 1, text: `draft ${i}` }));
+    }
+    expect(edits.slice(0, 3).every((x) => x.success)).toBe(true);
+    expect(edits.slice(3).map((x) => x.code)).toEqual(['rate_limited', 'rate_limited']);
+    expect(Number(edits[3]?.retryAfterMs)).toBeGreaterThan(0);
+    // The message limit is its own: a message still goes through.
+    expect((await emitAck(onA, 'message', { text: 'still talking' })).success).toBe(true);
+    onA.close();
+    onB.close();
+  });
+
   it('limits room creation per user across instances', async () => {
     const { cookie } = await signUp(a.url);
     const s1 = await connect(a.url, cookie);
