@@ -523,4 +523,20 @@ describe('delete-room', () => {
     const page = await emitAck(watcher.socket, 'list-rooms', { q: name });
     expect(page).toMatchObject({ success: true, rooms: [] });
   });
+
+  it("a deleted public room's name taken by someone's private room is not in a past visitor's rooms-home", async () => {
+    const owner = await user(a);
+    const visitor = await user(b);
+    const stranger = await user(a);
+    const name = roomName('Reused');
+    expect((await emitAck(owner.socket, 'create-room', name)).success).toBe(true);
+    expect((await emitAck(visitor.socket, 'join-room', name)).success).toBe(true);
+    expect(await emitAck(owner.socket, 'delete-room', { room: name })).toEqual({ success: true });
+    const created = await emitAck(stranger.socket, 'create-room', { name, visibility: 'private' });
+    expect(created).toMatchObject({ success: true, room: { visibility: 'private' } });
+    // The visitor's own rooms remembered the public room; the private one of that name is not theirs.
+    const again = await open(b, visitor.username, visitor.cookie);
+    expect(again.home.mine.map((r) => r.name)).not.toContain(name);
+    expect(await emitAck(again.socket, 'join-room', name)).toMatchObject({ code: 'not_member' });
+  });
 });
