@@ -13,6 +13,7 @@ import {
 } from '../protocol.js';
 import type { RateLimits } from '../rate-limits.js';
 import type { Access, MemberStore } from '../store/members.js';
+import type { MessageChangeStore } from '../store/message-changes.js';
 import type { PresenceStore } from '../store/presence.js';
 import { isPublic, type RoomStore } from '../store/rooms.js';
 import type { UserStore } from '../store/users.js';
@@ -41,6 +42,8 @@ export interface MembershipDeps {
   sync: PresenceSync;
   directory: RoomDirectory;
   limits: RateLimits;
+  /** A deleted room's read markers and mentions are dropped (issue 14, store/message-changes.ts). */
+  changes: Pick<MessageChangeStore, 'forgetRoom'>;
   /** Operators (config ADMIN_USERS, lower-cased): may remove members and delete any room. */
   adminUsers: ReadonlySet<string>;
   log: Logger;
@@ -244,6 +247,7 @@ export function createMembership(deps: MembershipDeps) {
       const memberNames = isPublic(room) ? [] : await members.all(name);
       await rooms.delete(name);
       await members.purge(name);
+      await deps.changes.forgetRoom(name);
       await Promise.all(
         [...new Set([room.createdBy.toLowerCase(), ...memberNames])].map((u) => rooms.forget(u, name)),
       );

@@ -166,3 +166,26 @@ describe('unread', () => {
     });
   });
 });
+
+describe('a deleted room', () => {
+  it('leaves no read marker nor mention behind for a new room of the same name', async () => {
+    const owner = await user(a);
+    const reader = await user(b);
+    const name = roomName('Reborn');
+    expect((await emitAck(owner.socket, 'create-room', name)).success).toBe(true);
+    await emitAck(owner.socket, 'join-room', name);
+    await emitAck(reader.socket, 'join-room', name);
+    for (let i = 1; i <= 5; i++) await send(owner.socket, `old ${i} @${reader.username}`);
+    expect(await emitAck(reader.socket, 'mark-read', { room: name, seq: 3 })).toMatchObject({ readSeq: 3 });
+    expect(await emitAck(owner.socket, 'delete-room', { room: name })).toEqual({ success: true });
+
+    // The name is free again: a new room of it starts at seq 1 and holds one unread message.
+    expect((await emitAck(owner.socket, 'create-room', name)).success).toBe(true);
+    await emitAck(owner.socket, 'join-room', name);
+    await send(owner.socket, 'the first message of the new room');
+    expect(await unreadOf(reader.socket, [name])).toEqual([
+      { room: name, readSeq: 0, latestSeq: 1, unread: 1, mentions: 0 },
+    ]);
+    expect(await emitAck(reader.socket, 'mark-read', { room: name, seq: 1 })).toMatchObject({ readSeq: 1 });
+  });
+});
