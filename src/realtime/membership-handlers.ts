@@ -252,6 +252,9 @@ export function createMembership(deps: MembershipDeps) {
         [...new Set([room.createdBy.toLowerCase(), ...memberNames])].map((u) => rooms.forget(u, name)),
       );
       const told = isPublic(room) ? [DIRECTORY_SOCKETS] : memberNames.map(userSocketRoom);
+      // The adapter delivers a cluster-wide broadcast here only after publishing it, by when this
+      // instance's sockets have left the room below: they are told first, locally (may arrive twice).
+      io.local.to(socketRoom(name)).emit('room-deleted', { room: name });
       io.to([socketRoom(name), ...told]).emit('room-deleted', { room: name });
       io.in(socketRoom(name)).socketsLeave(socketRoom(name));
       io.serverSideEmit('membership-changed', { room: name, user: null });

@@ -524,6 +524,19 @@ describe('delete-room', () => {
     expect(page).toMatchObject({ success: true, rooms: [] });
   });
 
+  it('tells a socket in the room on the deleting instance, also one without the directory handshake', async () => {
+    const owner = await user(a);
+    const { cookie } = await signUp(a.url);
+    const legacy = await connect(a.url, cookie);
+    sockets.push(legacy);
+    const name = roomName('Legacy');
+    expect((await emitAck(owner.socket, 'create-room', name)).success).toBe(true);
+    expect((await emitAck(legacy, 'join-room', name)).success).toBe(true);
+    const told = nextEvent<{ room: string }>(legacy, 'room-deleted', (r) => r.room === name);
+    expect(await emitAck(owner.socket, 'delete-room', { room: name })).toEqual({ success: true });
+    expect(await told).toEqual({ room: name });
+  });
+
   it("a deleted public room's name taken by someone's private room is not in a past visitor's rooms-home", async () => {
     const owner = await user(a);
     const visitor = await user(b);
