@@ -150,6 +150,8 @@ export function createMessageChangeListeners(
         cutoff(),
       );
       if (changed) deps.log.info({ room, seq, user, by: message.sender }, 'message deleted');
+      // A tombstone mentions nobody; also on a retry (a crash may have come between the two steps).
+      await changes.dropMentions(room, seq);
       socket.to(socketRoom(room)).emit('message-deleted', { room, seq, id: message.id });
       return { message };
     },

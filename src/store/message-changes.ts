@@ -217,6 +217,15 @@ export function createMessageChangeStore(redis: RedisClient, keys: Keys, opts: {
     },
 
     /**
+     * Takes message `seq` of `room` (deleted) out of the mention sets of the users the room's index
+     * of mentioned users names: a tombstone mentions nobody. Idempotent (run again on a retry).
+     */
+    async dropMentions(room: string, seq: number): Promise<void> {
+      const mentioned = await redis.sMembers(keys.roomMentioned(room));
+      await Promise.all(mentioned.map((u) => redis.zRem(keys.roomMentions(room, u), String(seq))));
+    },
+
+    /**
      * Moves `user`'s read marker of `room` to `seq` unless it already is there or beyond. The user
      * is first recorded among the room's readers, so deleting the room clears the marker (forgetRoom).
      */

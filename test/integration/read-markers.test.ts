@@ -189,3 +189,21 @@ describe('a deleted room', () => {
     expect(await emitAck(reader.socket, 'mark-read', { room: name, seq: 1 })).toMatchObject({ readSeq: 1 });
   });
 });
+
+describe('a deleted message', () => {
+  it('no longer counts as a mention of the people it named', async () => {
+    const sender = await user(a);
+    const reader = await user(b);
+    const name = roomName('Retracted');
+    expect((await emitAck(sender.socket, 'create-room', name)).success).toBe(true);
+    await emitAck(sender.socket, 'join-room', name);
+    const kept = await send(sender.socket, `hi @${reader.username}`);
+    const gone = await send(sender.socket, `oops @${reader.username}`);
+    expect(await unreadOf(reader.socket, [name])).toMatchObject([{ unread: 2, mentions: 2 }]);
+    expect(await emitAck(sender.socket, 'delete-message', { room: name, seq: gone.seq })).toMatchObject({
+      success: true,
+    });
+    expect(await unreadOf(reader.socket, [name])).toMatchObject([{ unread: 2, mentions: 1 }]);
+    expect(kept.seq).toBeLessThan(gone.seq);
+  });
+});
