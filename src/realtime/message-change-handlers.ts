@@ -124,6 +124,8 @@ export function createMessageChangeListeners(
       const { message, changed } = await changes.change(room, seq, user, { mode: 'edit', text }, cutoff());
       if (changed) {
         deps.log.info({ room, seq, user }, 'message edited');
+        // The mentions become those of the new text: a name the edit took out no longer counts.
+        await changes.dropMentions(room, seq);
         await recordMentions(deps, message);
       }
       socket.to(socketRoom(room)).emit('message-updated', message);

@@ -217,8 +217,9 @@ export function createMessageChangeStore(redis: RedisClient, keys: Keys, opts: {
     },
 
     /**
-     * Takes message `seq` of `room` (deleted) out of the mention sets of the users the room's index
-     * of mentioned users names: a tombstone mentions nobody. Idempotent (run again on a retry).
+     * Takes message `seq` of `room` out of the mention sets of the users the room's index of
+     * mentioned users names: a tombstone mentions nobody, an edited text only whom it names now
+     * (recorded again after this). Idempotent (run again on a retry).
      */
     async dropMentions(room: string, seq: number): Promise<void> {
       const mentioned = await redis.sMembers(keys.roomMentioned(room));

@@ -207,3 +207,22 @@ describe('a deleted message', () => {
     expect(kept.seq).toBeLessThan(gone.seq);
   });
 });
+
+describe('an edited message', () => {
+  it('mentions only the people its new text names', async () => {
+    const sender = await user(a);
+    const reader = await user(b);
+    const name = roomName('Reworded');
+    expect((await emitAck(sender.socket, 'create-room', name)).success).toBe(true);
+    await emitAck(sender.socket, 'join-room', name);
+    const sent = await send(sender.socket, `hi @${reader.username}`);
+    expect(await unreadOf(reader.socket, [name])).toMatchObject([{ mentions: 1 }]);
+    const edited = await emitAck(sender.socket, 'edit-message', {
+      room: name,
+      seq: sent.seq,
+      text: 'hi all',
+    });
+    expect(edited).toMatchObject({ success: true, message: { text: 'hi all' } });
+    expect(await unreadOf(reader.socket, [name])).toMatchObject([{ unread: 1, mentions: 0 }]);
+  });
+});
