@@ -133,7 +133,7 @@ export function createMessageChangeListeners(
     },
 
     /**
-     * The sender (within EDIT_WINDOW_MS), the room's owner (Room.createdBy) or an operator deletes a
+     * The sender (within EDIT_WINDOW_MS), the room's owner (Room.createdBy; not of a DM) or an operator deletes a
      * message: it becomes a tombstone, told to the room as `message-deleted` (again on a retry).
      * Codes: room_not_found, not_member, not_found, forbidden, edit_window_passed, rate_limited.
      */
@@ -143,7 +143,9 @@ export function createMessageChangeListeners(
       await limits.consume('message_change', user);
       const record = await readableRoom(asked, user);
       const room = record.name;
-      const privileged = isOperator(config, user) || record.createdBy.toLowerCase() === user.toLowerCase();
+      // A DM has no owner: its `createdBy` is only who opened it, and may not moderate the other.
+      const owner = record.visibility !== 'dm' && record.createdBy.toLowerCase() === user.toLowerCase();
+      const privileged = isOperator(config, user) || owner;
       const { message, changed } = await changes.change(
         room,
         seq,

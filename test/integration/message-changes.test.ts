@@ -348,6 +348,22 @@ describe('in a DM', () => {
   });
 });
 
+describe('in a DM, the one who opened it', () => {
+  it("is no room owner: it cannot delete the other person's messages", async () => {
+    const opener = await user(a);
+    const other = await user(b);
+    const opened = await emitAck(opener.socket, 'open-dm', { user: other.username });
+    expect(opened).toMatchObject({ success: true, room: { createdBy: opener.username, visibility: 'dm' } });
+    const room = (opened.room as { name: string }).name;
+    for (const u of [opener, other]) expect((await emitAck(u.socket, 'join-room', room)).success).toBe(true);
+    const theirs = await send(other, 'mine to keep');
+    expect(await emitAck(opener.socket, 'delete-message', { room, seq: theirs.seq })).toMatchObject({
+      success: false,
+      code: 'forbidden',
+    });
+  });
+});
+
 describe('in a private room', () => {
   it('refuses edits, deletions and read markers of non-members with not_member and leaves the room out of their unread', async () => {
     const owner = await user(a);
