@@ -53,6 +53,22 @@ afterAll(async () => {
 });
 
 describe('malformed payloads', () => {
+  it('says what is wrong with a bad seq of edit-message, delete-message and mark-read', async () => {
+    const cases: [unknown, RegExp][] = [
+      ['1', /must be a number/],
+      [1.5, /whole number/],
+      [-1, /at least/],
+      [1e300, /at most/],
+    ];
+    for (const event of ['edit-message', 'delete-message', 'mark-read']) {
+      for (const [seq, says] of cases) {
+        const ack = await emitAck(socket, event, { room, seq, text: 'x' });
+        expect(ack, `${event} seq ${String(seq)}`).toMatchObject({ success: false, code: 'invalid_payload' });
+        expect(ack.error, `${event} seq ${String(seq)}`).toMatch(says);
+      }
+    }
+  });
+
   it.each(['create-room', 'join-room', 'message'])(
     '%s answers every bad payload with an error ack',
     async (event) => {
