@@ -53,6 +53,26 @@ afterAll(async () => {
 });
 
 describe('malformed payloads', () => {
+  it.each([
+    'open-dm',
+    'invite',
+    'remove-member',
+    'room-members',
+    'delete-room',
+    'edit-message',
+    'delete-message',
+    'mark-read',
+    'suspend-user',
+  ])('%s (issue 14) answers every bad payload with an error ack', async (event) => {
+    for (const value of BAD_VALUES) {
+      const ack = await emitAck(socket, event, value);
+      const what = `${event} ${JSON.stringify(value)?.slice(0, 40)}`;
+      expect(ack.success, what).toBe(false);
+      expect(['invalid_payload', 'room_not_found', 'forbidden'], what).toContain(ack.code);
+      expect(typeof ack.error).toBe('string');
+    }
+  });
+
   it('says what is wrong with a bad seq of edit-message, delete-message and mark-read', async () => {
     const cases: [unknown, RegExp][] = [
       ['1', /must be a number/],
