@@ -75,9 +75,11 @@ export function createMembership(deps: MembershipDeps) {
 
   /**
    * Takes this instance's sockets out of `room`: those of `user`, or every socket in it when `user`
-   * is null (deleted). Leaves at once; the room and presence are cleared in each socket's queue.
+   * is null (deleted); with `openOnly`, only sockets that joined it as a public room, each told
+   * `room-deleted` (a deletion this instance missed, see recheck). Leaves at once;
+   * the room and presence are cleared in each socket's queue.
    */
-  function dropLocal(room: string, user: string | null): number {
+  function dropLocal(room: string, user: string | null, openOnly = false): number {
     const nsp = io.of('/');
     const candidates =
       user === null
@@ -85,7 +87,9 @@ export function createMembership(deps: MembershipDeps) {
         : [...(nsp.adapter.rooms.get(userSocketRoom(user)) ?? [])].map((id) => nsp.sockets.get(id));
     let dropped = 0;
     for (const socket of candidates) {
-      if (!socket || socket.data.room !== room) continue;
+      if (!socket || socket.data.room !== room || (openOnly && socket.data.restricted)) continue;
+      // Told one by one: members of a private room of that name share the adapter room.
+      if (openOnly) socket.emit('room-deleted', { room });
       void socket.leave(socketRoom(room));
       enqueue(socket, () => clearRoom(socket, room));
       dropped++;
@@ -124,12 +128,18 @@ export function createMembership(deps: MembershipDeps) {
    */
   async function recheck(): Promise<number> {
     const pairs = new Map<string, { room: string; user: string }>();
+    const open = new Set<string>();
     for (const socket of io.of('/').sockets.values()) {
       const { room, user, restricted } = socket.data;
       if (room && restricted) pairs.set(`${room}|${user.toLowerCase()}`, { room, user });
+      else if (room) open.add(room);
     }
     let dropped = 0;
     try {
+      // A public room deleted while this instance's pub/sub was down: its sockets are told and taken
+      // out, before its name can serve a private room they would hear (one HMGET for all rooms).
+      const stillPublic = new Set((await rooms.byNames([...open])).filter(isPublic).map((r) => r.name));
+      for (const room of open) if (!stillPublic.has(room)) dropped += dropLocal(room, null, true);
       const checks = await Promise.all(
         [...pairs.values()].map(async (p) => ({ ...p, ok: await members.isMember(p.room, p.user) })),
       );
