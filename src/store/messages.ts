@@ -85,7 +85,8 @@ end
 /**
  * Rate-limit, append, sequence, trim and remember the clientId in one round trip. The message JSON
  * arrives split around its `seq` so the script only splices the number and the epoch in; a repeat of
- * a stored clientId returns the stored message instead of writing a second one (and is not charged).
+ * a stored clientId returns the stored message instead of writing a second one (and is not charged),
+ * in its state in the list when still kept there (edited, or deleted: issue 14).
  * The message rate limit (ARGV[7] per 1 s window, then ARGV[8] more per 10 s window; ARGV[7] '0':
  * off) counts in KEYS[5] / KEYS[6], the sender's counters in the room's slot: a refusal returns
  * {-1, ms until the 1 s window ends, ''} and stores nothing. This is the rule rate-limiter-flexible's
@@ -104,7 +105,19 @@ if (ARGV[10] == '1' or redis.call('EXISTS', KEYS[7]) == 1) and not redis.call('Z
 end
 if ARGV[5] == '1' then
   local prev = redis.call('GET', KEYS[4])
-  if prev then return {0, prev, ''} end
+  if prev then
+    -- The message as it is now (edited, or a deletion's tombstone) when the list still holds it.
+    local ok, p = pcall(cjson.decode, prev)
+    local latest = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+    if ok and type(p) == 'table' and tonumber(p.seq) and tonumber(p.seq) <= latest then
+      local cur = redis.call('LINDEX', KEYS[1], latest - tonumber(p.seq))
+      if cur then
+        local ok2, c = pcall(cjson.decode, cur)
+        if ok2 and type(c) == 'table' and c.id == p.id then return {0, cur, ''} end
+      end
+    end
+    return {0, prev, ''}
+  end
 end
 if ARGV[7] ~= '0' then
   local n = redis.call('INCR', KEYS[5])
