@@ -204,7 +204,15 @@ export const UNREAD_ROOMS_MAX = 100;
 
 /** The room a change names (an existing room or DM; resolved by identity like `join-room`). */
 const changeRoomSchema = chatRoomRefSchema;
-const seqSchema = z.number({ error: 'seq must be a number' }).int().min(1).max(Number.MAX_SAFE_INTEGER);
+/** A seq of a change or read marker, each bad value answered with what is wrong (`min`: 1, or 0 for mark-read). */
+const seqOf = (min: 0 | 1) =>
+  z
+    .number({ error: (issue) => (issue.input === undefined ? 'seq is missing' : 'seq must be a number') })
+    // Integers beyond MAX_SAFE_INTEGER fail this check, not max.
+    .int({ error: `seq must be a whole number, at most ${Number.MAX_SAFE_INTEGER}` })
+    .min(min, { error: `seq must be at least ${min}` })
+    .max(Number.MAX_SAFE_INTEGER, { error: `seq must be at most ${Number.MAX_SAFE_INTEGER}` });
+const seqSchema = seqOf(1);
 
 /** The text of a message, as `message` takes it. */
 const messageTextSchema = messageSchema.shape.text;
@@ -217,7 +225,7 @@ export const editMessageSchema = z.object({
 export const deleteMessageSchema = z.object({ room: changeRoomSchema, seq: seqSchema });
 export const markReadSchema = z.object({
   room: changeRoomSchema,
-  seq: z.number({ error: 'seq must be a number' }).int().min(0).max(Number.MAX_SAFE_INTEGER),
+  seq: seqOf(0),
 });
 /** `unread` payload: the rooms to count; none = the user's own rooms (rooms-home `mine`). */
 export const unreadQuerySchema = z

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { AppError } from '../errors.js';
 import type { MessageStore } from '../store/messages.js';
 import type { Access } from '../store/members.js';
+import type { ModerationStore } from '../store/moderation.js';
 import type { PresenceStore } from '../store/presence.js';
 import type { RoomStore } from '../store/rooms.js';
 import { chatRoomRefSchema, historyQuerySchema, parse, roomQuerySchema } from '../protocol.js';
@@ -14,6 +15,8 @@ export interface ApiDeps {
   presence: PresenceStore;
   /** Issue 14: who may read a private room or DM. */
   access: Access;
+  /** Issue 14: a suspended user's session that outlived the suspension reads no history. */
+  moderation: ModerationStore;
   metricsToken: string | undefined;
   /** The proxy check's findings (proxy-check.ts), shown in /api/status. */
   proxyStatus: () => ProxyStatus;
@@ -42,6 +45,10 @@ export function apiRoutes(deps: ApiDeps): Router {
       if (!room) throw new AppError('room_not_found', `No room named "${asked}".`);
       // Private rooms and DMs: members only (not_member), as on the socket (issue 14).
       await deps.access.check(room, user);
+      // Suspension deletes the sessions it knows of; one it missed (recorded before the per-user
+      // record existed) is refused here as the socket handshake refuses it (issue 14).
+      if (await deps.moderation.isSuspended(user))
+        throw new AppError('suspended', 'This account is suspended.');
       const page = await deps.messages.page(room, before, limit);
       const oldest = page.messages.at(-1)?.seq ?? before ?? page.latestSeq + 1;
       const oldestKept = page.latestSeq - page.kept + 1;

@@ -120,7 +120,12 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   );
   await sync.register(0);
   sync.start();
-  const directory = createRoomDirectory({ io, rooms: deps.rooms, log: log.child({ mod: 'rooms' }) });
+  const directory = createRoomDirectory({
+    io,
+    rooms: deps.rooms,
+    access: deps.access,
+    log: log.child({ mod: 'rooms' }),
+  });
   io.on('rooms-changed', () => directory.invalidate());
   // Pub/sub is at-most-once: after the subscriber reconnects a node and subscribes again (per
   // topology, RedisClients.onResubscribe) and every SEQ_NOTICE_MS, members learn each room's

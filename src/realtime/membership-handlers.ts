@@ -13,6 +13,7 @@ import {
 } from '../protocol.js';
 import type { RateLimits } from '../rate-limits.js';
 import type { Access, MemberStore } from '../store/members.js';
+import type { MessageChangeStore } from '../store/message-changes.js';
 import type { PresenceStore } from '../store/presence.js';
 import { isPublic, type RoomStore } from '../store/rooms.js';
 import type { UserStore } from '../store/users.js';
@@ -41,6 +42,8 @@ export interface MembershipDeps {
   sync: PresenceSync;
   directory: RoomDirectory;
   limits: RateLimits;
+  /** A deleted room's read markers and mentions are dropped (issue 14, store/message-changes.ts). */
+  changes: Pick<MessageChangeStore, 'forgetRoom'>;
   /** Operators (config ADMIN_USERS, lower-cased): may remove members and delete any room. */
   adminUsers: ReadonlySet<string>;
   log: Logger;
@@ -72,9 +75,11 @@ export function createMembership(deps: MembershipDeps) {
 
   /**
    * Takes this instance's sockets out of `room`: those of `user`, or every socket in it when `user`
-   * is null (deleted). Leaves at once; the room and presence are cleared in each socket's queue.
+   * is null (deleted); with `openOnly`, only sockets that joined it as a public room, each told
+   * `room-deleted` (a deletion this instance missed, see recheck). Leaves at once;
+   * the room and presence are cleared in each socket's queue.
    */
-  function dropLocal(room: string, user: string | null): number {
+  function dropLocal(room: string, user: string | null, openOnly = false): number {
     const nsp = io.of('/');
     const candidates =
       user === null
@@ -82,7 +87,9 @@ export function createMembership(deps: MembershipDeps) {
         : [...(nsp.adapter.rooms.get(userSocketRoom(user)) ?? [])].map((id) => nsp.sockets.get(id));
     let dropped = 0;
     for (const socket of candidates) {
-      if (!socket || socket.data.room !== room) continue;
+      if (!socket || socket.data.room !== room || (openOnly && socket.data.restricted)) continue;
+      // Told one by one: members of a private room of that name share the adapter room.
+      if (openOnly) socket.emit('room-deleted', { room });
       void socket.leave(socketRoom(room));
       enqueue(socket, () => clearRoom(socket, room));
       dropped++;
@@ -121,12 +128,18 @@ export function createMembership(deps: MembershipDeps) {
    */
   async function recheck(): Promise<number> {
     const pairs = new Map<string, { room: string; user: string }>();
+    const open = new Set<string>();
     for (const socket of io.of('/').sockets.values()) {
       const { room, user, restricted } = socket.data;
       if (room && restricted) pairs.set(`${room}|${user.toLowerCase()}`, { room, user });
+      else if (room) open.add(room);
     }
     let dropped = 0;
     try {
+      // A public room deleted while this instance's pub/sub was down: its sockets are told and taken
+      // out, before its name can serve a private room they would hear (one HMGET for all rooms).
+      const stillPublic = new Set((await rooms.byNames([...open])).filter(isPublic).map((r) => r.name));
+      for (const room of open) if (!stillPublic.has(room)) dropped += dropLocal(room, null, true);
       const checks = await Promise.all(
         [...pairs.values()].map(async (p) => ({ ...p, ok: await members.isMember(p.room, p.user) })),
       );
@@ -244,10 +257,14 @@ export function createMembership(deps: MembershipDeps) {
       const memberNames = isPublic(room) ? [] : await members.all(name);
       await rooms.delete(name);
       await members.purge(name);
+      await deps.changes.forgetRoom(name);
       await Promise.all(
         [...new Set([room.createdBy.toLowerCase(), ...memberNames])].map((u) => rooms.forget(u, name)),
       );
       const told = isPublic(room) ? [DIRECTORY_SOCKETS] : memberNames.map(userSocketRoom);
+      // The adapter delivers a cluster-wide broadcast here only after publishing it, by when this
+      // instance's sockets have left the room below: they are told first, locally (may arrive twice).
+      io.local.to(socketRoom(name)).emit('room-deleted', { room: name });
       io.to([socketRoom(name), ...told]).emit('room-deleted', { room: name });
       io.in(socketRoom(name)).socketsLeave(socketRoom(name));
       io.serverSideEmit('membership-changed', { room: name, user: null });

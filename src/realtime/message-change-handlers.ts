@@ -124,6 +124,8 @@ export function createMessageChangeListeners(
       const { message, changed } = await changes.change(room, seq, user, { mode: 'edit', text }, cutoff());
       if (changed) {
         deps.log.info({ room, seq, user }, 'message edited');
+        // The mentions become those of the new text: a name the edit took out no longer counts.
+        await changes.dropMentions(room, seq);
         await recordMentions(deps, message);
       }
       socket.to(socketRoom(room)).emit('message-updated', message);
@@ -131,7 +133,7 @@ export function createMessageChangeListeners(
     },
 
     /**
-     * The sender (within EDIT_WINDOW_MS), the room's owner (Room.createdBy) or an operator deletes a
+     * The sender (within EDIT_WINDOW_MS), the room's owner (Room.createdBy; not of a DM) or an operator deletes a
      * message: it becomes a tombstone, told to the room as `message-deleted` (again on a retry).
      * Codes: room_not_found, not_member, not_found, forbidden, edit_window_passed, rate_limited.
      */
@@ -141,7 +143,9 @@ export function createMessageChangeListeners(
       await limits.consume('message_change', user);
       const record = await readableRoom(asked, user);
       const room = record.name;
-      const privileged = isOperator(config, user) || record.createdBy.toLowerCase() === user.toLowerCase();
+      // A DM has no owner: its `createdBy` is only who opened it, and may not moderate the other.
+      const owner = record.visibility !== 'dm' && record.createdBy.toLowerCase() === user.toLowerCase();
+      const privileged = isOperator(config, user) || owner;
       const { message, changed } = await changes.change(
         room,
         seq,
@@ -150,6 +154,8 @@ export function createMessageChangeListeners(
         cutoff(),
       );
       if (changed) deps.log.info({ room, seq, user, by: message.sender }, 'message deleted');
+      // A tombstone mentions nobody; also on a retry (a crash may have come between the two steps).
+      await changes.dropMentions(room, seq);
       socket.to(socketRoom(room)).emit('message-deleted', { room, seq, id: message.id });
       return { message };
     },

@@ -7,6 +7,7 @@ import {
   type Room,
   type RoomPage,
 } from '../protocol.js';
+import type { Access } from '../store/members.js';
 import type { RoomStore } from '../store/rooms.js';
 import { DIRECTORY_SOCKETS, LEGACY_SOCKETS, type ChatServer, type ChatSocket } from './events.js';
 
@@ -26,8 +27,14 @@ export type RoomDirectory = ReturnType<typeof createRoomDirectory>;
  * A creation reaches directory clients as one `room-created` Room; clients of the original protocol
  * get the newest LEGACY_ROOMS_MAX rooms in `update-rooms` (protocol.md).
  */
-export function createRoomDirectory(deps: { io: ChatServer; rooms: RoomStore; log: Logger }) {
-  const { io, rooms } = deps;
+export function createRoomDirectory(deps: {
+  io: ChatServer;
+  rooms: RoomStore;
+  /** Who may read a room: `mine` keeps only rooms the user may read (see greet). */
+  access: Pick<Access, 'allowed'>;
+  log: Logger;
+}) {
+  const { io, rooms, access } = deps;
   let snapshot: Promise<Snapshot> | undefined;
 
   function read(): Promise<Snapshot> {
@@ -54,12 +61,17 @@ export function createRoomDirectory(deps: { io: ChatServer; rooms: RoomStore; lo
     /**
      * The connect push: `rooms-home` (own rooms + first page) to a directory client, the bounded
      * `update-rooms` to the others. Joins the socket to its kind's broadcast room first, so a
-     * creation during the reads is not missed.
+     * creation during the reads is not missed. `mine` holds only rooms the user may read: a user's
+     * list still names a deleted public room (a deletion forgets it only for its owner), and its
+     * name may since belong to someone else's private room, which must not show (issue 14).
      */
     async greet(socket: ChatSocket): Promise<void> {
       if (socket.data.directory) {
         await socket.join(DIRECTORY_SOCKETS);
-        const [mine, snap] = await Promise.all([rooms.mine(socket.data.user), read()]);
+        const { user } = socket.data;
+        const [remembered, snap] = await Promise.all([rooms.mine(user), read()]);
+        const ok = await Promise.all(remembered.map((room) => access.allowed(room, user)));
+        const mine = remembered.filter((_, i) => ok[i]);
         socket.emit('rooms-home', { mine, directory: snap.firstPage });
         return;
       }

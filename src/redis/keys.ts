@@ -99,6 +99,10 @@ export function createKeys(prefix: string) {
     roomChanges: (name: string) => `${room(name)}:changes`,
     /** Sorted set beside the room's list (same slot): seqs of the room's messages that mention `user`; capped. */
     roomMentions: (name: string, user: string) => `${room(name)}:mentions:${user.toLowerCase()}`,
+    /** Set beside the room's list (same slot): lower-cased users with a `roomMentions` key, purged with the room. */
+    roomMentioned: (name: string) => `${room(name)}:mentioned`,
+    /** Set beside the room's list (same slot): lower-cased users with a read marker of the room, cleared with the room. */
+    roomReaders: (name: string) => `${room(name)}:readers`,
     /** Hash: room name → the last seq the user read there (only moves forward). */
     userReads: (username: string) => `${prefix}user:{${username.toLowerCase()}}:reads`,
     /** Set: the session ids a user signed in with (login, register), to end them all on suspension. */

@@ -78,16 +78,19 @@ return {'changed', out}
 
 /**
  * Records one message's seq in the mention sets of the users it names (all in the room's slot),
- * each capped at its newest ARGV[2]. KEYS: roomMentions(room, user)…. ARGV: seq, cap. Returns the count.
+ * each capped at its newest ARGV[2], and the users in the room's index of mentioned users (so a
+ * deleted room's mention sets can be found and dropped). KEYS: roomMentioned(room),
+ * roomMentions(room, user)…. ARGV: seq, cap, then the users in KEYS' order. Returns the count.
  */
 const MENTION = new LuaScript(
   'mention-record',
   `
-for i = 1, #KEYS do
+for i = 2, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[1], ARGV[1])
   redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -(tonumber(ARGV[2]) + 1))
+  redis.call('SADD', KEYS[1], ARGV[i + 1])
 end
-return #KEYS
+return #KEYS - 1
 `,
   z.number().int().min(0),
 );
@@ -185,17 +188,54 @@ export function createMessageChangeStore(redis: RedisClient, keys: Keys, opts: {
      */
     async recordMentions(room: string, seq: number, users: readonly string[]): Promise<void> {
       if (users.length === 0) return;
+      const names = users.map((u) => u.toLowerCase());
       await MENTION.run(
         redis,
-        users.map((u) => keys.roomMentions(room, u)),
-        [String(seq), String(MENTIONS_KEPT_MAX)],
+        [keys.roomMentioned(room), ...names.map((u) => keys.roomMentions(room, u))],
+        [String(seq), String(MENTIONS_KEPT_MAX), ...names],
       );
     },
 
-    /** Moves `user`'s read marker of `room` to `seq` unless it already is there or beyond. */
+    /**
+     * Takes message `seq` of `room` out of the mention sets of the users the room's index of
+     * mentioned users names: a tombstone mentions nobody, an edited text only whom it names now
+     * (recorded again after this). Idempotent (run again on a retry).
+     */
+    async dropMentions(room: string, seq: number): Promise<void> {
+      const mentioned = await redis.sMembers(keys.roomMentioned(room));
+      await Promise.all(mentioned.map((u) => redis.zRem(keys.roomMentions(room, u), String(seq))));
+    },
+
+    /**
+     * Moves `user`'s read marker of `room` to `seq` unless it already is there or beyond. The user
+     * is first recorded among the room's readers, so deleting the room clears the marker (forgetRoom).
+     */
     async markRead(user: string, room: string, seq: number): Promise<{ readSeq: number; moved: boolean }> {
+      if (seq > 0) await redis.sAdd(keys.roomReaders(room), user.toLowerCase());
       const [readSeq, moved] = await MARK_READ.run(redis, [keys.userReads(user)], [room, String(seq)]);
       return { readSeq, moved: moved === 1 };
+    },
+
+    /**
+     * Drops what a deleted room left per user and per message: its readers' read markers, its
+     * mention sets and its changes set. A new room of the same name starts at seq 1, where an old
+     * marker would hide its first messages and old mentions would count as new. Markers and mentions
+     * stored before the readers/mentioned indexes existed are not found.
+     */
+    async forgetRoom(room: string): Promise<void> {
+      const [readers, mentioned] = await Promise.all([
+        redis.sMembers(keys.roomReaders(room)),
+        redis.sMembers(keys.roomMentioned(room)),
+      ]);
+      await Promise.all([
+        ...readers.map((u) => redis.hDel(keys.userReads(u), room)),
+        redis.del([
+          keys.roomReaders(room),
+          keys.roomMentioned(room),
+          keys.roomChanges(room),
+          ...mentioned.map((u) => keys.roomMentions(room, u)),
+        ]),
+      ]);
     },
 
     /**

@@ -85,21 +85,39 @@ end
 /**
  * Rate-limit, append, sequence, trim and remember the clientId in one round trip. The message JSON
  * arrives split around its `seq` so the script only splices the number and the epoch in; a repeat of
- * a stored clientId returns the stored message instead of writing a second one (and is not charged).
+ * a stored clientId returns the stored message instead of writing a second one (and is not charged),
+ * in its state in the list when still kept there (edited, or deleted: issue 14).
  * The message rate limit (ARGV[7] per 1 s window, then ARGV[8] more per 10 s window; ARGV[7] '0':
  * off) counts in KEYS[5] / KEYS[6], the sender's counters in the room's slot: a refusal returns
  * {-1, ms until the 1 s window ends, ''} and stores nothing. This is the rule rate-limiter-flexible's
  * BurstyRateLimiter applied before (steady points per second, then burst points per 10 s), kept per
- * user and room so it rides in the append's round trip. ARGV[9] (issue 14): the sender, lower-cased,
- * when the room is private or a DM: refused with {-2} unless in KEYS[7], the room's members.
+ * user and room so it rides in the append's round trip. ARGV[9] (issue 14): the sender, lower-cased;
+ * ARGV[10] '1' when the room is private or a DM: refused with {-2} unless in KEYS[7], the room's
+ * members. A room with members is members-only whatever ARGV[10] says: a socket that joined a
+ * public room deleted since (its instance missed the broadcast) and whose name now belongs to a
+ * private room is refused too.
  */
 const APPEND = new LuaScript(
   'append',
   `${EPOCH_LUA}
-if ARGV[9] ~= '' and not redis.call('ZSCORE', KEYS[7], ARGV[9]) then return {-2, '', ''} end
+if (ARGV[10] == '1' or redis.call('EXISTS', KEYS[7]) == 1) and not redis.call('ZSCORE', KEYS[7], ARGV[9]) then
+  return {-2, '', ''}
+end
 if ARGV[5] == '1' then
   local prev = redis.call('GET', KEYS[4])
-  if prev then return {0, prev, ''} end
+  if prev then
+    -- The message as it is now (edited, or a deletion's tombstone) when the list still holds it.
+    local ok, p = pcall(cjson.decode, prev)
+    local latest = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+    if ok and type(p) == 'table' and tonumber(p.seq) and tonumber(p.seq) <= latest then
+      local cur = redis.call('LINDEX', KEYS[1], latest - tonumber(p.seq))
+      if cur then
+        local ok2, c = pcall(cjson.decode, cur)
+        if ok2 and type(c) == 'table' and c.id == p.id then return {0, cur, ''} end
+      end
+    end
+    return {0, prev, ''}
+  end
 end
 if ARGV[7] ~= '0' then
   local n = redis.call('INCR', KEYS[5])
@@ -330,7 +348,8 @@ export function createMessageStore(
           clientId ? '1' : '0',
           freshEpoch(),
           ...rateArgs,
-          membersOnly ? who : '',
+          who,
+          membersOnly ? '1' : '',
         ],
       );
       if (seq === -2) throw new AppError('not_member', `You are no longer a member of "${room}".`);

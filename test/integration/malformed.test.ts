@@ -53,6 +53,42 @@ afterAll(async () => {
 });
 
 describe('malformed payloads', () => {
+  it.each([
+    'open-dm',
+    'invite',
+    'remove-member',
+    'room-members',
+    'delete-room',
+    'edit-message',
+    'delete-message',
+    'mark-read',
+    'suspend-user',
+  ])('%s (issue 14) answers every bad payload with an error ack', async (event) => {
+    for (const value of BAD_VALUES) {
+      const ack = await emitAck(socket, event, value);
+      const what = `${event} ${JSON.stringify(value)?.slice(0, 40)}`;
+      expect(ack.success, what).toBe(false);
+      expect(['invalid_payload', 'room_not_found', 'forbidden'], what).toContain(ack.code);
+      expect(typeof ack.error).toBe('string');
+    }
+  });
+
+  it('says what is wrong with a bad seq of edit-message, delete-message and mark-read', async () => {
+    const cases: [unknown, RegExp][] = [
+      ['1', /must be a number/],
+      [1.5, /whole number/],
+      [-1, /at least/],
+      [1e300, /at most/],
+    ];
+    for (const event of ['edit-message', 'delete-message', 'mark-read']) {
+      for (const [seq, says] of cases) {
+        const ack = await emitAck(socket, event, { room, seq, text: 'x' });
+        expect(ack, `${event} seq ${String(seq)}`).toMatchObject({ success: false, code: 'invalid_payload' });
+        expect(ack.error, `${event} seq ${String(seq)}`).toMatch(says);
+      }
+    }
+  });
+
   it.each(['create-room', 'join-room', 'message'])(
     '%s answers every bad payload with an error ack',
     async (event) => {

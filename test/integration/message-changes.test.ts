@@ -348,6 +348,45 @@ describe('in a DM', () => {
   });
 });
 
+describe('a retry of the original message', () => {
+  it("answers the message's final state, not the text it was sent with", async () => {
+    const sender = await user(a);
+    const room = await roomWith(sender);
+    const sent = await emitAck(sender.socket, 'message', { text: 'regret', clientId: 'retry-del' });
+    const seq = (sent.message as Message).seq;
+    expect(await emitAck(sender.socket, 'delete-message', { room, seq })).toMatchObject({ success: true });
+    // The ack of the first send was lost, say: the client re-sends with the same clientId.
+    const again = await emitAck(sender.socket, 'message', { text: 'regret', clientId: 'retry-del' });
+    expect(again).toMatchObject({
+      success: true,
+      duplicate: true,
+      message: { seq, deleted: true, text: '' },
+    });
+
+    const kept = await emitAck(sender.socket, 'message', { text: 'typo hree', clientId: 'retry-edit' });
+    const keptSeq = (kept.message as Message).seq;
+    await emitAck(sender.socket, 'edit-message', { room, seq: keptSeq, text: 'typo here' });
+    const edited = await emitAck(sender.socket, 'message', { text: 'typo hree', clientId: 'retry-edit' });
+    expect(edited).toMatchObject({ success: true, duplicate: true, message: { text: 'typo here' } });
+  });
+});
+
+describe('in a DM, the one who opened it', () => {
+  it("is no room owner: it cannot delete the other person's messages", async () => {
+    const opener = await user(a);
+    const other = await user(b);
+    const opened = await emitAck(opener.socket, 'open-dm', { user: other.username });
+    expect(opened).toMatchObject({ success: true, room: { createdBy: opener.username, visibility: 'dm' } });
+    const room = (opened.room as { name: string }).name;
+    for (const u of [opener, other]) expect((await emitAck(u.socket, 'join-room', room)).success).toBe(true);
+    const theirs = await send(other, 'mine to keep');
+    expect(await emitAck(opener.socket, 'delete-message', { room, seq: theirs.seq })).toMatchObject({
+      success: false,
+      code: 'forbidden',
+    });
+  });
+});
+
 describe('in a private room', () => {
   it('refuses edits, deletions and read markers of non-members with not_member and leaves the room out of their unread', async () => {
     const owner = await user(a);

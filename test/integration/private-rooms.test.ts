@@ -9,7 +9,9 @@ import {
   type TypingNotice,
 } from '../../src/protocol.js';
 import { createKeys } from '../../src/redis/keys.js';
+import { createMemberStore } from '../../src/store/members.js';
 import { createMessageStore } from '../../src/store/messages.js';
+import { createRoomStore } from '../../src/store/rooms.js';
 import {
   connect,
   emitAck,
@@ -419,6 +421,52 @@ describe('a removal whose adapter messages were lost', () => {
   });
 });
 
+describe('a deletion whose adapter messages were lost, its name reused for a private room', () => {
+  it('lets a socket left in the old public room neither post into nor hear the private one', async () => {
+    const app = await startApp({ name: 'private-reuse', prefix: a.prefix, env: { SEQ_NOTICE_MS: '500' } });
+    try {
+      const owner = await user(a);
+      const { username, cookie } = await signUp(app.url);
+      const stale = await open(app, username, cookie);
+      const name = roomName('Reused');
+      expect((await emitAck(owner.socket, 'create-room', name)).success).toBe(true);
+      expect((await emitAck(stale.socket, 'join-room', name)).success).toBe(true);
+      // The room is deleted in Redis without any broadcast: as if pub/sub dropped them.
+      const keys = createKeys(a.prefix);
+      await createRoomStore(a.server.redis.data, keys).delete(name);
+      await createMemberStore(a.server.redis.data, keys).purge(name);
+      const got = record<Message>(stale.socket, 'chat-message');
+      const told = record<{ room: string }>(stale.socket, 'room-deleted');
+      const created = await emitAck(owner.socket, 'create-room', { name, visibility: 'private' });
+      expect(created).toMatchObject({ success: true, room: { visibility: 'private' } });
+      expect((await emitAck(owner.socket, 'join-room', name)).success).toBe(true);
+      // A member of the new room on the same instance shares its adapter room, and stays.
+      const other = await signUp(app.url);
+      const member = await open(app, other.username, other.cookie);
+      await emitAck(owner.socket, 'invite', { room: name, user: member.username });
+      expect((await emitAck(member.socket, 'join-room', name)).success).toBe(true);
+      const memberTold = record<{ room: string }>(member.socket, 'room-deleted');
+      const memberGot = record<Message>(member.socket, 'chat-message');
+      expect(await emitAck(stale.socket, 'message', { text: 'let me in' })).toMatchObject({
+        success: false,
+        code: 'not_member',
+      });
+      // The periodic re-check takes the socket out of the room: no event of the private room reaches it.
+      await eventually(() => told.some((r) => r.room === name), 'room-deleted from the re-check', 3000);
+      await emitAck(owner.socket, 'message', { text: 'members only' });
+      await flush(stale.socket);
+      expect(got).toEqual([]);
+      await flush(member.socket);
+      expect(memberTold).toEqual([]);
+      expect(memberGot.map((m) => m.text)).toEqual(['members only']);
+      const history = await getJson(`${a.url}/api/rooms/${encodeURIComponent(name)}/messages`, owner.cookie);
+      expect((history.body as { messages: Message[] }).messages.map((m) => m.text)).toEqual(['members only']);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('direct messages', () => {
   it('are idempotent, reach the other person online on another instance, and nobody else', async () => {
     const alice = await user(a);
@@ -522,5 +570,34 @@ describe('delete-room', () => {
     await told;
     const page = await emitAck(watcher.socket, 'list-rooms', { q: name });
     expect(page).toMatchObject({ success: true, rooms: [] });
+  });
+
+  it('tells a socket in the room on the deleting instance, also one without the directory handshake', async () => {
+    const owner = await user(a);
+    const { cookie } = await signUp(a.url);
+    const legacy = await connect(a.url, cookie);
+    sockets.push(legacy);
+    const name = roomName('Legacy');
+    expect((await emitAck(owner.socket, 'create-room', name)).success).toBe(true);
+    expect((await emitAck(legacy, 'join-room', name)).success).toBe(true);
+    const told = nextEvent<{ room: string }>(legacy, 'room-deleted', (r) => r.room === name);
+    expect(await emitAck(owner.socket, 'delete-room', { room: name })).toEqual({ success: true });
+    expect(await told).toEqual({ room: name });
+  });
+
+  it("a deleted public room's name taken by someone's private room is not in a past visitor's rooms-home", async () => {
+    const owner = await user(a);
+    const visitor = await user(b);
+    const stranger = await user(a);
+    const name = roomName('Reused');
+    expect((await emitAck(owner.socket, 'create-room', name)).success).toBe(true);
+    expect((await emitAck(visitor.socket, 'join-room', name)).success).toBe(true);
+    expect(await emitAck(owner.socket, 'delete-room', { room: name })).toEqual({ success: true });
+    const created = await emitAck(stranger.socket, 'create-room', { name, visibility: 'private' });
+    expect(created).toMatchObject({ success: true, room: { visibility: 'private' } });
+    // The visitor's own rooms remembered the public room; the private one of that name is not theirs.
+    const again = await open(b, visitor.username, visitor.cookie);
+    expect(again.home.mine.map((r) => r.name)).not.toContain(name);
+    expect(await emitAck(again.socket, 'join-room', name)).toMatchObject({ code: 'not_member' });
   });
 });

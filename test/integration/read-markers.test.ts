@@ -166,3 +166,63 @@ describe('unread', () => {
     });
   });
 });
+
+describe('a deleted room', () => {
+  it('leaves no read marker nor mention behind for a new room of the same name', async () => {
+    const owner = await user(a);
+    const reader = await user(b);
+    const name = roomName('Reborn');
+    expect((await emitAck(owner.socket, 'create-room', name)).success).toBe(true);
+    await emitAck(owner.socket, 'join-room', name);
+    await emitAck(reader.socket, 'join-room', name);
+    for (let i = 1; i <= 5; i++) await send(owner.socket, `old ${i} @${reader.username}`);
+    expect(await emitAck(reader.socket, 'mark-read', { room: name, seq: 3 })).toMatchObject({ readSeq: 3 });
+    expect(await emitAck(owner.socket, 'delete-room', { room: name })).toEqual({ success: true });
+
+    // The name is free again: a new room of it starts at seq 1 and holds one unread message.
+    expect((await emitAck(owner.socket, 'create-room', name)).success).toBe(true);
+    await emitAck(owner.socket, 'join-room', name);
+    await send(owner.socket, 'the first message of the new room');
+    expect(await unreadOf(reader.socket, [name])).toEqual([
+      { room: name, readSeq: 0, latestSeq: 1, unread: 1, mentions: 0 },
+    ]);
+    expect(await emitAck(reader.socket, 'mark-read', { room: name, seq: 1 })).toMatchObject({ readSeq: 1 });
+  });
+});
+
+describe('a deleted message', () => {
+  it('no longer counts as a mention of the people it named', async () => {
+    const sender = await user(a);
+    const reader = await user(b);
+    const name = roomName('Retracted');
+    expect((await emitAck(sender.socket, 'create-room', name)).success).toBe(true);
+    await emitAck(sender.socket, 'join-room', name);
+    const kept = await send(sender.socket, `hi @${reader.username}`);
+    const gone = await send(sender.socket, `oops @${reader.username}`);
+    expect(await unreadOf(reader.socket, [name])).toMatchObject([{ unread: 2, mentions: 2 }]);
+    expect(await emitAck(sender.socket, 'delete-message', { room: name, seq: gone.seq })).toMatchObject({
+      success: true,
+    });
+    expect(await unreadOf(reader.socket, [name])).toMatchObject([{ unread: 2, mentions: 1 }]);
+    expect(kept.seq).toBeLessThan(gone.seq);
+  });
+});
+
+describe('an edited message', () => {
+  it('mentions only the people its new text names', async () => {
+    const sender = await user(a);
+    const reader = await user(b);
+    const name = roomName('Reworded');
+    expect((await emitAck(sender.socket, 'create-room', name)).success).toBe(true);
+    await emitAck(sender.socket, 'join-room', name);
+    const sent = await send(sender.socket, `hi @${reader.username}`);
+    expect(await unreadOf(reader.socket, [name])).toMatchObject([{ mentions: 1 }]);
+    const edited = await emitAck(sender.socket, 'edit-message', {
+      room: name,
+      seq: sent.seq,
+      text: 'hi all',
+    });
+    expect(edited).toMatchObject({ success: true, message: { text: 'hi all' } });
+    expect(await unreadOf(reader.socket, [name])).toMatchObject([{ unread: 1, mentions: 0 }]);
+  });
+});

@@ -117,6 +117,19 @@ describe('suspend-user', () => {
     await expect(connect(b.url, cookie)).rejects.toThrow('suspended');
   });
 
+  it('refuses the history route to a session that outlived the suspension', async () => {
+    const { username, cookie } = await signUp(a.url);
+    const socket = await socketOf(a, cookie);
+    const room = `Outlived ${Math.random().toString(36).slice(2, 8)}`;
+    expect((await emitAck(socket, 'create-room', room)).success).toBe(true);
+    const path = `/api/rooms/${encodeURIComponent(room)}/messages`;
+    expect((await getJson(`${b.url}${path}`, cookie)).status).toBe(200);
+    // The flag alone, as for a session the per-user record missed (signed in before it existed).
+    await a.server.redis.data.sAdd(createKeys(a.prefix).suspendedUsers, username.toLowerCase());
+    const res = await getJson(`${b.url}${path}`, cookie);
+    expect(res).toMatchObject({ status: 403, body: { success: false, code: 'suspended' } });
+  });
+
   it('leaves other users alone', async () => {
     const op = await operatorSocket();
     const target = await signUp(a.url);

@@ -41,6 +41,8 @@ describe('keys', () => {
       k.rateLimit('message'),
       k.roomChanges('General'),
       k.roomMentions('General', 'Bob'),
+      k.roomMentioned('General'),
+      k.roomReaders('General'),
       k.userReads('Alice'),
       k.userSessions('Alice'),
       k.suspendedUsers,
@@ -60,6 +62,8 @@ describe('keys', () => {
         k.roomChanges('Gen eral'),
         k.roomMentions('Gen eral', 'Bob'),
         k.roomMentions('Gen eral', 'carol'),
+        k.roomMentioned('Gen eral'),
+        k.roomReaders('Gen eral'),
       ].map(hashTag),
     );
     expect([...tags]).toEqual(['Gen eral']);
