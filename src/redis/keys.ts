@@ -107,8 +107,12 @@ export function createKeys(prefix: string) {
     userReads: (username: string) => `${prefix}user:{${username.toLowerCase()}}:reads`,
     /** Set: the session ids a user signed in with (login, register), to end them all on suspension. */
     userSessions: (username: string) => `${prefix}user:{${username.toLowerCase()}}:sessions`,
-    /** Set: lower-cased usernames of suspended users. */
-    suspendedUsers: `${prefix}suspended`,
+    /**
+     * String, present while the user is suspended. One key per user (in the user's slot), not one
+     * set of names: every sign-in, socket handshake and history read asks, so one key would be a
+     * hot slot on a Redis Cluster.
+     */
+    userSuspended: (username: string) => `${prefix}user:{${username.toLowerCase()}}:suspended`,
     // ---- end issue 14 ----
     /**
      * Counters with a TTL: a user's messages in the room in the current 1 s window (`steady`) and

@@ -7,19 +7,19 @@ const SESSIONS_PRUNE_AT = 32;
 export type ModerationStore = ReturnType<typeof createModerationStore>;
 
 /**
- * Suspension (issue 14): a set of suspended usernames, and per user the session ids they signed in
+ * Suspension (issue 14): a flag per user (its own key, keys.ts userSuspended), and per user the session ids they signed in
  * with, so every session of a suspended user can be deleted from the session store (connect-redis
  * keys `keys.sessions + id`; one command per key, since sessions sit on different cluster slots).
  */
 export function createModerationStore(redis: RedisClient, keys: Keys) {
   return {
     async isSuspended(user: string): Promise<boolean> {
-      return (await redis.sIsMember(keys.suspendedUsers, user.toLowerCase())) === 1;
+      return Number(await redis.exists(keys.userSuspended(user))) === 1;
     },
 
     async setSuspended(user: string, suspended: boolean): Promise<void> {
-      if (suspended) await redis.sAdd(keys.suspendedUsers, user.toLowerCase());
-      else await redis.sRem(keys.suspendedUsers, user.toLowerCase());
+      if (suspended) await redis.set(keys.userSuspended(user), '1');
+      else await redis.del(keys.userSuspended(user));
     },
 
     /**

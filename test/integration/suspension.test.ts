@@ -113,7 +113,7 @@ describe('suspend-user', () => {
   it('refuses a socket for a session that outlived the suspension (a sign-in racing it)', async () => {
     const { username, cookie } = await signUp(a.url);
     // The flag alone, as when a sign-in recorded its session after the suspension ended the others.
-    await a.server.redis.data.sAdd(createKeys(a.prefix).suspendedUsers, username.toLowerCase());
+    await a.server.redis.data.set(createKeys(a.prefix).userSuspended(username), '1');
     await expect(connect(b.url, cookie)).rejects.toThrow('suspended');
   });
 
@@ -125,7 +125,7 @@ describe('suspend-user', () => {
     const path = `/api/rooms/${encodeURIComponent(room)}/messages`;
     expect((await getJson(`${b.url}${path}`, cookie)).status).toBe(200);
     // The flag alone, as for a session the per-user record missed (signed in before it existed).
-    await a.server.redis.data.sAdd(createKeys(a.prefix).suspendedUsers, username.toLowerCase());
+    await a.server.redis.data.set(createKeys(a.prefix).userSuspended(username), '1');
     const res = await getJson(`${b.url}${path}`, cookie);
     expect(res).toMatchObject({ status: 403, body: { success: false, code: 'suspended' } });
   });

@@ -45,7 +45,7 @@ describe('keys', () => {
       k.roomReaders('General'),
       k.userReads('Alice'),
       k.userSessions('Alice'),
-      k.suspendedUsers,
+      k.userSuspended('Alice'),
     ];
     for (const key of all) expect(key.startsWith('chat:')).toBe(true);
     expect(new Set(all).size).toBe(all.length);
@@ -86,6 +86,8 @@ describe('keys', () => {
   it("keeps a user's read markers and sessions under one key whatever the case, mentions too", () => {
     expect(k.userReads('Alice')).toBe(k.userReads('alice'));
     expect(k.userSessions('Alice')).toBe(k.userSessions('alice'));
+    // Asked by every sign-in and handshake: in the user's own slot, never one key for all users.
+    expect(hashTag(k.userSuspended('Alice'))).toBe('alice');
     expect(k.roomMentions('General', 'Bob')).toBe(k.roomMentions('General', 'bob'));
   });
 
