@@ -17,7 +17,7 @@ import { isAllowedOrigin } from './origin.js';
 import { PresenceSync } from './presence-sync.js';
 import { createRoomDirectory } from './room-directory.js';
 import { SeqNotices } from './seq-notices.js';
-import { enqueue } from './socket-tasks.js';
+import { enqueue, roomChange } from './socket-tasks.js';
 
 type SessionRequest = IncomingMessage & {
   session?: Session & Partial<SessionData>;
@@ -314,7 +314,7 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     for (const [event, fn] of chatListeners) socket.on(event, fn);
     socket.on('disconnect', onDisconnect);
     socket.onAny(onAny);
-    void socket.join(userSocketRoom(socket.data.user));
+    roomChange(socket.join(userSocketRoom(socket.data.user)), log, userSocketRoom(socket.data.user));
     const { sessionHash } = socket.data;
     let entry = bySession.get(sessionHash);
     if (!entry) {

@@ -20,7 +20,7 @@ import type { UserStore } from '../store/users.js';
 import { DIRECTORY_SOCKETS, socketRoom, userSocketRoom, type ChatServer, type ChatSocket } from './events.js';
 import type { PresenceSync } from './presence-sync.js';
 import type { RoomDirectory } from './room-directory.js';
-import { enqueue } from './socket-tasks.js';
+import { enqueue, roomChange } from './socket-tasks.js';
 
 /** The client events of private rooms and DMs (issue 14); the rest are in chat-handlers.ts. */
 export const MEMBERSHIP_EVENTS = [
@@ -90,7 +90,7 @@ export function createMembership(deps: MembershipDeps) {
       if (!socket || socket.data.room !== room || (openOnly && socket.data.restricted)) continue;
       // Told one by one: members of a private room of that name share the adapter room.
       if (openOnly) socket.emit('room-deleted', { room });
-      void socket.leave(socketRoom(room));
+      roomChange(socket.leave(socketRoom(room)), log, room);
       enqueue(socket, () => clearRoom(socket, room));
       dropped++;
     }

@@ -13,6 +13,18 @@ const MAX_PENDING = 64;
 const queues = new WeakMap<ChatSocket, { tail: Promise<void>; pending: number }>();
 
 /**
+ * A Socket.IO room change not awaited by its caller (`socket.join`/`socket.leave`). With the
+ * sharded adapter's dynamic subscriptions the first join or last leave of a room (un)subscribes its
+ * channel in Redis, which rejects while Redis is away or when the client is closed with the command
+ * pending: logged at debug level, never an unhandled rejection (which ends a process).
+ */
+export function roomChange(result: Promise<void> | void, log: Logger, room: string): void {
+  if (result instanceof Promise) {
+    result.catch((err: unknown) => log.debug({ err, room }, 'socket room change failed in the adapter'));
+  }
+}
+
+/**
  * Runs a socket's tasks one after another, in the order its events arrived: a `join-room` emitted
  * right after connecting is handled after the connection's own setup, and a `message` after it
  * lands in the room just joined.
