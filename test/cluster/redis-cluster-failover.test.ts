@@ -7,7 +7,12 @@ import { socketRoom } from '../../src/realtime/events.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { redisCli, redisCluster, type RedisClusterDeployment } from '../../tools/cluster/redis-cluster.js';
 import { ChatClient } from '../helpers/chat-client.js';
-import { chatThrough, useFailoverCluster, type RoomFigures } from '../helpers/failover-chat.js';
+import {
+  chatThrough,
+  expectNothingLost,
+  useFailoverCluster,
+  type RoomFigures,
+} from '../helpers/failover-chat.js';
 import { eventually } from '../helpers/poll.js';
 
 /**
@@ -52,14 +57,7 @@ async function roomPerMaster(tag: string): Promise<{ room: string; masterPort: n
  * SIGKILL has it, and a graceful CLUSTER FAILOVER waits for the replica to catch up anyway.
  */
 function report(what: string, figures: RoomFigures[]): void {
-  process.stderr.write(`[redis cluster: ${what}] ${JSON.stringify(figures)}\n`);
-  for (const f of figures) {
-    expect(f.missing).toBe(0);
-    expect(f.liveDuplicates).toBe(0);
-    expect(f.lostFromHistory).toBe(0);
-    expect(f.seqReused).toBe(0);
-    expect(f.acked).toBeGreaterThan(20);
-  }
+  expectNothingLost(`redis cluster: ${what}`, figures);
 }
 
 describe('Redis Cluster failovers during steady chat through nginx', () => {
