@@ -24,8 +24,8 @@ async function main(): Promise<void> {
     log.warn('RATE_LIMITS=off: every rate limit is disabled (for load tests only)');
   if (!config.metricsToken) log.info('METRICS_TOKEN is not set: /metrics and /api/status are disabled');
 
-  // The Redis adapter publishes without awaiting: when Redis drops, such a rejection must not end
-  // the process. Log it; the clients reconnect by themselves.
+  // A last line of defence: the adapter's unawaited commands are handled (withHandledRejections),
+  // but a rejection nobody handled must not end the process either. Log it and keep serving.
   process.on('unhandledRejection', (reason) =>
     log.error({ err: reason }, 'unhandled rejection (kept running)'),
   );

@@ -165,8 +165,8 @@ export async function createServer(config: Readonly<Config>, log: Logger): Promi
     await rt.drain(config.drainWindowMs);
     await rt.leave().catch((err: unknown) => log.warn({ err }, 'could not remove presence'));
     httpServer.closeAllConnections();
-    // With Redis away, drop the clients first: the adapter's unsubscribe on close would otherwise
-    // queue on a reconnecting client and be rejected, unawaited, when it is destroyed.
+    // With Redis away, drop the clients first: the adapter's unsubscribes on close would only queue
+    // on a reconnecting client (and be rejected, handled, when it is destroyed).
     if (!redis.data.isReady || !redis.sub.isReady) await redis.close();
     await rt.close();
     await Promise.all([redis.close(), passwords.close()]);

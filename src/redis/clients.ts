@@ -116,7 +116,10 @@ export interface RedisClients {
    * types; a sentinel client serves the get/set/expire/del/mGet it calls just the same).
    */
   session: RedisClientType | RedisClusterType;
-  /** The raw pub and sub clients, for the Socket.IO adapter (which takes any node-redis client). */
+  /**
+   * The pub and sub clients for the Socket.IO adapter (which takes any node-redis client), behind
+   * withHandledRejections: the adapter sends commands it never awaits.
+   */
   adapter: { pub: AnyClient; sub: AnyClient };
   /**
    * Calls `listener` whenever the subscriber (re)connected a node and subscribes again, so what
@@ -193,11 +196,12 @@ export class CommandDeadline {
 const NOT_COMMANDS = new Set(['constructor', 'connect', 'close', 'quit', 'disconnect', 'destroy']);
 
 /**
- * `client` with every promise-returning method raced against `deadline`. A Proxy, so libraries that
- * inspect the client (connect-redis, rate-limiter-flexible) still see what they expect.
+ * `client` behind a Proxy whose promise-returning command methods hand their promise to `wrap` and
+ * return what it gives. A Proxy, so libraries that inspect the client (connect-redis,
+ * rate-limiter-flexible, the Socket.IO adapter) still see what they expect; the wrapped method is
+ * made once per name, not per call.
  */
-export function withDeadline<T extends object>(client: T, deadline: CommandDeadline | undefined): T {
-  if (deadline === undefined) return client;
+function wrapCommands<T extends object>(client: T, wrap: (result: Promise<unknown>) => unknown): T {
   const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(client, {
     get(target, prop) {
@@ -208,12 +212,35 @@ export function withDeadline<T extends object>(client: T, deadline: CommandDeadl
         const method = value as (...args: unknown[]) => unknown;
         fn = (...args: unknown[]) => {
           const result = method.apply(target, args);
-          return result instanceof Promise ? deadline.race(result) : result;
+          return result instanceof Promise ? wrap(result) : result;
         };
         wrapped.set(prop, fn);
       }
       return fn;
     },
+  });
+}
+
+/** `client` with every promise-returning method raced against `deadline`. */
+export function withDeadline<T extends object>(client: T, deadline: CommandDeadline | undefined): T {
+  if (deadline === undefined) return client;
+  return wrapCommands(client, (result) => deadline.race(result));
+}
+
+/**
+ * `client` for a library that sends commands without awaiting them: the Socket.IO Redis adapter
+ * (its room SSUBSCRIBE/SUNSUBSCRIBE in dynamic mode, the classic adapter's PUBLISH, the unsubscribes
+ * on close). Such a command queued on a reconnecting client is rejected when the client closes
+ * (node-redis `DisconnectsClientError`), and nobody would handle it. Each command's promise gets a
+ * handler that logs the failure at debug; the same promise is returned, so a caller that awaits
+ * still sees the rejection.
+ */
+export function withHandledRejections<T extends object>(client: T, log: Logger): T {
+  const onRejected = (err: unknown) =>
+    log.debug({ err: err instanceof Error ? err.message : String(err) }, 'unawaited command failed');
+  return wrapCommands(client, (result) => {
+    result.catch(onRejected);
+    return result;
   });
 }
 
@@ -461,7 +488,10 @@ export async function connectRedisClients(
     pub: pub.client as unknown as PubSubClient,
     sub: sub.client as unknown as PubSubClient,
     session: timed as unknown as RedisClientType,
-    adapter: { pub: pub.client, sub: sub.client },
+    adapter: {
+      pub: withHandledRejections(pub.client, log.child({ client: `${instanceId}-pub` })),
+      sub: withHandledRejections(sub.client, log.child({ client: `${instanceId}-sub` })),
+    },
     onResubscribe: resubscribeHook(topology.mode, sub.client),
     close,
   };
