@@ -25,6 +25,7 @@ import { createMembership, type Membership, type MembershipEvent } from './membe
 import { recordMentions, type ChangeEvent } from './message-change-handlers.js';
 import type { PresenceSync } from './presence-sync.js';
 import type { RoomDirectory } from './room-directory.js';
+import type { ScriptFanout } from './script-fanout.js';
 import { listener } from './socket-tasks.js';
 
 export interface ChatDeps {
@@ -44,6 +45,8 @@ export interface ChatDeps {
   /** Issue 14: mentions of a message (`@name`) are recorded per room per mentioned user. */
   changes: MessageChangeStore;
   users: Pick<UserStore, 'get'>;
+  /** Set when the append script publishes a message itself (script-fanout.ts). */
+  fanout?: ScriptFanout | undefined;
 }
 
 /** A user's `typing: true` is forwarded at most this often per socket. */
@@ -138,16 +141,25 @@ export function createChatListeners(
       // Taken out of the room by a removal on any instance (adapter socketsLeave): issue 14.
       if (!socket.rooms.has(socketRoom(room)))
         throw new AppError('not_member', `You are no longer a member of "${room}".`);
-      // The message rate limit is checked by the append script, in the same round trip.
+      // The message rate limit is checked by the append script, in the same round trip. So is the
+      // publication to the other instances (script-fanout.ts), unless the text may mention someone:
+      // mentions are recorded before anyone sees the message (issue 14, recordMentions).
+      const mayMention = text.includes('@');
+      const publish = mayMention
+        ? undefined
+        : deps.fanout?.parts('chat-message', socketRoom(room), socket.id);
       const appended = await metrics.time('append', () =>
-        messages.append(room, user, text, clientId, restricted),
+        messages.append(room, user, text, clientId, restricted, publish),
       );
       if (appended.retryAfterMs !== undefined) return limits.refuse('message', appended.retryAfterMs);
       const { message, duplicate } = appended;
       if (!duplicate) {
-        // Issue 14: only a text holding '@' costs a look-up (see recordMentions).
-        await recordMentions(deps, message);
-        socket.to(socketRoom(room)).emit('chat-message', message);
+        if (publish) {
+          socket.local.to(socketRoom(room)).emit('chat-message', message);
+        } else {
+          if (mayMention) await recordMentions(deps, message);
+          socket.to(socketRoom(room)).emit('chat-message', message);
+        }
         metrics.messagesIn.inc();
         metrics.messagesOut.inc();
       }

@@ -10,6 +10,7 @@ import { redisMajorVersion, type RedisClients } from '../redis/clients.js';
 import type { Keys } from '../redis/keys.js';
 import type { ModerationStore } from '../store/moderation.js';
 import { createChatListeners, onChatDisconnect, type ChatDeps } from './chat-handlers.js';
+import { createScriptFanout } from './script-fanout.js';
 import { CLIENT_EVENTS, userSocketRoom, type ChatServer, type ChatSocket } from './events.js';
 import { createMembership } from './membership-handlers.js';
 import { createMessageChangeListeners } from './message-change-handlers.js';
@@ -132,7 +133,14 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   // latest seq (seq-notices.ts).
   const notices = new SeqNotices(io, deps.messages, log.child({ mod: 'seq-notices' }), config.seqNoticeMs);
   notices.start();
-  const chatDeps: ChatDeps = { ...deps, io, sync, directory };
+  // Fan-out from the append script (script-fanout.ts): the sharded adapter on one Redis primary,
+  // and no replica to wait for before a message may be published.
+  const fanout =
+    adapter === 'sharded' && redis.mode !== 'cluster' && redis.durable.replicas === 0
+      ? createScriptFanout(io, log.child({ mod: 'fanout' }))
+      : undefined;
+  log.info({ fanout: fanout !== undefined }, 'fan-out from the append script');
+  const chatDeps: ChatDeps = { ...deps, io, sync, directory, fanout };
   const membership = createMembership(chatDeps);
   io.on('membership-changed', membership.onRemoteChange);
   // A removal lost with pub/sub is applied by a re-check of the members (membership-handlers.ts).

@@ -95,7 +95,9 @@ end
  * ARGV[10] '1' when the room is private or a DM: refused with {-2} unless in KEYS[7], the room's
  * members. A room with members is members-only whatever ARGV[10] says: a socket that joined a
  * public room deleted since (its instance missed the broadcast) and whose name now belongs to a
- * private room is refused too.
+ * private room is refused too. ARGV[11..13]: a channel ('' : none) and the parts around the stored
+ * message of what a new message publishes there (SPUBLISH; src/realtime/script-fanout.ts); a repeat
+ * or a refusal publishes nothing.
  */
 const APPEND = new LuaScript(
   'append',
@@ -138,6 +140,7 @@ local msg = ARGV[1] .. seq .. ',"epoch":"' .. epoch .. '"' .. ARGV[2]
 redis.call('LPUSH', KEYS[1], msg)
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
 if ARGV[5] == '1' then redis.call('SET', KEYS[4], msg, 'EX', ARGV[4]) end
+if ARGV[11] ~= '' then redis.call('SPUBLISH', ARGV[11], ARGV[12] .. msg .. ARGV[13]) end
 return {seq, msg, epoch}
 `,
   /**
@@ -282,6 +285,16 @@ export interface MessageRateLimit {
 export type MessageStore = ReturnType<typeof createMessageStore>;
 
 /**
+ * What the append script publishes for a new message: `head + stored message JSON + tail` to
+ * `channel` (SPUBLISH), built by src/realtime/script-fanout.ts.
+ */
+export interface FanoutParts {
+  channel: string;
+  head: string;
+  tail: string;
+}
+
+/**
  * The room message store. Appends run on `durable` (src/redis/clients.ts DurableWrites): with
  * replicas to wait for, an append is acknowledged only once they hold it, so an acked message
  * survives a failover; without `durable` (or with 0 replicas) they run on `redis` unconfirmed.
@@ -311,7 +324,8 @@ export function createMessageStore(
      * refused with `not_member` inside the same script when the sender is not in the room's members
      * (a removal on any instance counts at once). With replicas to wait for, resolves only once
      * they hold it; rejects `unavailable` when they do not in time (ReplicaAckError: the sender
-     * retries with its clientId, stored once).
+     * retries with its clientId, stored once). `publish`: what the script publishes for a new
+     * message, in the same round trip (never with replicas to wait for: see script-fanout.ts).
      */
     async append(
       room: string,
@@ -319,6 +333,7 @@ export function createMessageStore(
       text: string,
       clientId?: string,
       membersOnly = false,
+      publish?: FanoutParts,
     ): Promise<AppendResult> {
       const id = randomUUID();
       const timestamp = new Date().toISOString();
@@ -350,6 +365,9 @@ export function createMessageStore(
           ...rateArgs,
           who,
           membersOnly ? '1' : '',
+          publish?.channel ?? '',
+          publish?.head ?? '',
+          publish?.tail ?? '',
         ],
       );
       if (seq === -2) throw new AppError('not_member', `You are no longer a member of "${room}".`);
