@@ -19,8 +19,10 @@ export type Scenario = (typeof SCENARIOS)[number];
  *   --smoke                tiny sizes; exit 1 if a scenario threw or produced no numbers
  *   --scenario a,b         fanout,idle,login,locality,history,scale,presence,spread (default: all)
  *   --steps 500,1000,...   fan-out offered rates, msg/s
- *   --duration-s N         seconds per fan-out window
- *   --repeat N             fan-out windows per rate and side, alternating product/baseline (default 2; smoke 1)
+ *   --duration-s N         seconds per fan-out window (default 5; smoke 2)
+ *   --repeat N             fan-out windows per rate and side, alternating product/baseline (default 4; smoke 1):
+ *                          at 500–1000 msg/s a window's CPU ratio varied by ±15 % between runs
+ *                          with 2 × 4 s (0.88× to 1.36× at 500 msg/s), so the figures average more
  *   --workers N            load generator processes (1–2, default 2)
  *   --acks on|off          fan-out senders ask for an ack per message (default on; off: figures per sent message)
  *   --cpu-prof             start product instances with --cpu-prof (profiles in the run directory)
@@ -62,7 +64,7 @@ export function benchOptions() {
   const steps = (values.steps ?? (smoke ? '200' : '500,1000,2000,4000,8000')).split(',').map(Number);
   if (steps.some((s) => !Number.isInteger(s) || s <= 0 || s > 100_000))
     throw new Error(`--steps: positive integers (msg/s), got ${values.steps}`);
-  const durationS = Number(values['duration-s'] ?? (smoke ? 2 : 4));
+  const durationS = Number(values['duration-s'] ?? (smoke ? 2 : 5));
   if (!(durationS > 0 && durationS <= 120)) throw new Error('--duration-s: 0 < s ≤ 120');
   const productEnv: Record<string, string> = {};
   for (const pair of (values['product-env'] ?? '').split(',').filter(Boolean)) {
@@ -70,7 +72,7 @@ export function benchOptions() {
     if (eq <= 0) throw new Error(`--product-env: KEY=VALUE pairs, got "${pair}"`);
     productEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  const repeat = Number(values.repeat ?? (smoke ? 1 : 2));
+  const repeat = Number(values.repeat ?? (smoke ? 1 : 4));
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 10) throw new Error('--repeat: 1 to 10');
   const workers = Number(values.workers ?? 2);
   if (workers !== 1 && workers !== 2) throw new Error('--workers: 1 or 2');
