@@ -11,7 +11,14 @@ import { fromAddress } from './http.js';
 export function connect(
   url: string,
   cookie: string | undefined,
-  extra: { origin?: string; from?: string; polling?: boolean; auth?: Record<string, unknown> } = {},
+  extra: {
+    origin?: string;
+    from?: string;
+    polling?: boolean;
+    auth?: Record<string, unknown>;
+    /** Listeners attached before connecting: an event sent with the handshake's reply is not missed. */
+    on?: Record<string, (...args: never[]) => void>;
+  } = {},
 ): Promise<Socket> {
   const headers: Record<string, string> = {};
   if (cookie) headers.cookie = cookie;
@@ -24,6 +31,8 @@ export function connect(
     ...(extra.auth === undefined ? {} : { auth: extra.auth }),
     ...(extra.from === undefined ? {} : fromAddress(extra.from)),
   });
+  for (const [event, fn] of Object.entries(extra.on ?? {}))
+    socket.on(event, fn as (...args: unknown[]) => void);
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (err) => {

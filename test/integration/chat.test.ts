@@ -342,8 +342,13 @@ describe('presence', () => {
   });
 
   it('broadcasts onlineUsers to every instance when it changes', async () => {
-    const watcher = await user(a);
-    const seen = record<number>(watcher.socket, 'onlineUsers');
+    // Listening from the start: the count a new socket is sent can arrive with the handshake's reply.
+    const seen: number[] = [];
+    const { cookie } = await signUp(a.url);
+    const watcher = {
+      socket: await connect(a.url, cookie, { on: { onlineUsers: (n: number) => seen.push(n) } }),
+    };
+    sockets.push(watcher.socket);
     // Counts are coalesced and may cross, and users of earlier tests may still be leaving: what must
     // hold is that the broadcast settles on the truth (who, read from Redis) after every change.
     const online = async () => {
