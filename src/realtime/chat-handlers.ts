@@ -147,7 +147,7 @@ export function createChatListeners(
       const mayMention = text.includes('@');
       const publish = mayMention
         ? undefined
-        : deps.fanout?.parts('chat-message', socketRoom(room), socket.id);
+        : deps.fanout?.parts('chat-message', socketRoom(room), socket.id, messages.slotKey(room));
       const appended = await metrics.time('append', () =>
         messages.append(room, user, text, clientId, restricted, publish),
       );

@@ -38,13 +38,19 @@ export interface SocketData {
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
-/** Socket.IO room of a chat room; the prefix keeps chat rooms apart from socket-id rooms. */
-const ROOM_PREFIX = 'room:';
-export const socketRoom = (room: string) => `${ROOM_PREFIX}${room}`;
+/**
+ * Socket.IO room of a chat room, `room:{<name>}`; the prefix keeps chat rooms apart from socket-id
+ * rooms. The braces give the room's adapter channel (`<prefix>socket.io#/#room:{<name>}#`) the hash
+ * tag of the room's keys (`<prefix>room:{<name>}…`, redis/keys.ts), so on a Redis Cluster the
+ * append script can publish to it (script-fanout.ts): Redis hashes both from the first `{` to the
+ * first `}` after it.
+ */
+const ROOM_PREFIX = 'room:{';
+export const socketRoom = (room: string) => `${ROOM_PREFIX}${room}}`;
 
 /** The chat room a Socket.IO room stands for, or null for other rooms (socket ids). */
 export const chatRoomOf = (name: string): string | null =>
-  name.startsWith(ROOM_PREFIX) ? name.slice(ROOM_PREFIX.length) : null;
+  name.startsWith(ROOM_PREFIX) && name.endsWith('}') ? name.slice(ROOM_PREFIX.length, -1) : null;
 
 /**
  * Socket.IO room holding every socket of one user (lower-cased name), on every instance: what is

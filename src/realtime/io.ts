@@ -133,11 +133,11 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   // latest seq (seq-notices.ts).
   const notices = new SeqNotices(io, deps.messages, log.child({ mod: 'seq-notices' }), config.seqNoticeMs);
   notices.start();
-  // Fan-out from the append script (script-fanout.ts): the sharded adapter on one Redis primary,
-  // and no replica to wait for before a message may be published.
+  // Fan-out from the append script (script-fanout.ts): the sharded adapter, and no replica to wait
+  // for before a message may be published.
   const fanout =
-    adapter === 'sharded' && redis.mode !== 'cluster' && redis.durable.replicas === 0
-      ? createScriptFanout(io, log.child({ mod: 'fanout' }))
+    adapter === 'sharded' && redis.durable.replicas === 0
+      ? createScriptFanout(io, log.child({ mod: 'fanout' }), redis.mode === 'cluster')
       : undefined;
   log.info({ fanout: fanout !== undefined }, 'fan-out from the append script');
   const chatDeps: ChatDeps = { ...deps, io, sync, directory, fanout };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import calculateSlot from 'cluster-key-slot';
 import type { Logger } from '../logger.js';
 import type { FanoutParts } from '../store/messages.js';
 import type { ChatServer } from './events.js';
@@ -18,8 +19,11 @@ import type { ChatServer } from './events.js';
  * Socket.IO EVENT packet (protocol v5: type 2, `data: [event, ...args]`).
  *
  * Used only where the script's SPUBLISH lands where the adapter listens and nothing else must
- * come first: the sharded adapter, not Redis Cluster (the room's channel hashes to another slot
- * than the room's keys), no replica acks (a message is published only once replicas hold it).
+ * come first: the sharded adapter, and no replica acks (a message is published only once replicas
+ * hold it). On a Redis Cluster the channel must hash to the room's slot (events.ts socketRoom gives
+ * it the room's hash tag; Redis refuses a script that touches another slot). Room names and
+ * usernames hold no braces, so every room's tag is its name; the slot is still checked per message,
+ * and a channel that would land elsewhere is published by the adapter.
  */
 
 const BROADCAST = 3;
@@ -28,9 +32,10 @@ const EVENT_PACKET = 2;
 export interface ScriptFanout {
   /**
    * The publication of `event` to the Socket.IO room `room`, except socket `except` (the sender);
-   * undefined when the encoding did not split (then the adapter publishes).
+   * undefined when the encoding did not split or, on a Redis Cluster, when the channel is not in
+   * the slot of `key` (then the adapter publishes).
    */
-  parts(event: string, room: string, except: string): FanoutParts | undefined;
+  parts(event: string, room: string, except: string, key: string): FanoutParts | undefined;
 }
 
 /** What the sharded adapter offers (socket.io redis-adapter 8.3 ShardedRedisAdapter). */
@@ -52,7 +57,7 @@ function isEncodingAdapter(adapter: object): adapter is EncodingAdapter {
  * sharded adapter does (then messages are published by the adapter, after the append). Checks once
  * that a publication splits around the placeholder into exactly two parts.
  */
-export function createScriptFanout(io: ChatServer, log: Logger): ScriptFanout | undefined {
+export function createScriptFanout(io: ChatServer, log: Logger, cluster = false): ScriptFanout | undefined {
   const nsp = io.of('/');
   const adapter = nsp.adapter as object;
   if (!isEncodingAdapter(adapter)) {
@@ -62,7 +67,7 @@ export function createScriptFanout(io: ChatServer, log: Logger): ScriptFanout | 
   // Random, so no room name or user text can hold it.
   const placeholder = `\u0001fanout-${randomBytes(8).toString('hex')}\u0001`;
   const marker = JSON.stringify(placeholder);
-  const parts = (event: string, room: string, except: string): FanoutParts | undefined => {
+  const parts = (event: string, room: string, except: string, key: string): FanoutParts | undefined => {
     const message = {
       uid: adapter.uid,
       nsp: nsp.name,
@@ -76,9 +81,11 @@ export function createScriptFanout(io: ChatServer, log: Logger): ScriptFanout | 
     if (typeof encoded !== 'string') return undefined;
     const split = encoded.split(marker);
     if (split.length !== 2) return undefined;
-    return { channel: adapter.computeChannel(message), head: split[0] ?? '', tail: split[1] ?? '' };
+    const channel = adapter.computeChannel(message);
+    if (cluster && calculateSlot(channel) !== calculateSlot(key)) return undefined;
+    return { channel, head: split[0] ?? '', tail: split[1] ?? '' };
   };
-  if (parts('chat-message', 'room:probe', 'probe') === undefined) {
+  if (parts('chat-message', 'room:{probe}', 'probe', '{probe}') === undefined) {
     log.warn('adapter encoding does not split around the message: published after the append');
     return undefined;
   }

@@ -95,9 +95,10 @@ end
  * ARGV[10] '1' when the room is private or a DM: refused with {-2} unless in KEYS[7], the room's
  * members. A room with members is members-only whatever ARGV[10] says: a socket that joined a
  * public room deleted since (its instance missed the broadcast) and whose name now belongs to a
- * private room is refused too. ARGV[11..13]: a channel ('' : none) and the parts around the stored
- * message of what a new message publishes there (SPUBLISH; src/realtime/script-fanout.ts); a repeat
- * or a refusal publishes nothing.
+ * private room is refused too. KEYS[8], when given: a shard channel in the room's slot (declared
+ * like a key, as Redis Cluster routes and checks it), where a new message is published (SPUBLISH of
+ * ARGV[11] .. stored message .. ARGV[12]; src/realtime/script-fanout.ts); a repeat or a refusal
+ * publishes nothing.
  */
 const APPEND = new LuaScript(
   'append',
@@ -140,7 +141,7 @@ local msg = ARGV[1] .. seq .. ',"epoch":"' .. epoch .. '"' .. ARGV[2]
 redis.call('LPUSH', KEYS[1], msg)
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
 if ARGV[5] == '1' then redis.call('SET', KEYS[4], msg, 'EX', ARGV[4]) end
-if ARGV[11] ~= '' then redis.call('SPUBLISH', ARGV[11], ARGV[12] .. msg .. ARGV[13]) end
+if KEYS[8] then redis.call('SPUBLISH', KEYS[8], ARGV[11] .. msg .. ARGV[12]) end
 return {seq, msg, epoch}
 `,
   /**
@@ -317,6 +318,9 @@ export function createMessageStore(
   const roomKeys = (room: string) => [keys.roomMessages(room), keys.roomSeq(room), keys.roomEpoch(room)];
 
   return {
+    /** A key in `room`'s slot (its sequence counter): what a publication must share a slot with. */
+    slotKey: (room: string) => keys.roomSeq(room),
+
     /**
      * Stores a message (seq, epoch) unless its clientId was stored within DEDUPE_WINDOW_S (then the
      * stored one, `duplicate: true`) or the sender used up the message rate limit in this room (then
@@ -354,6 +358,7 @@ export function createMessageStore(
           keys.roomMessageRate(room, who, 'steady'),
           keys.roomMessageRate(room, who, 'burst'),
           keys.roomMembers(room),
+          ...(publish ? [publish.channel] : []),
         ],
         [
           head,
@@ -365,7 +370,6 @@ export function createMessageStore(
           ...rateArgs,
           who,
           membersOnly ? '1' : '',
-          publish?.channel ?? '',
           publish?.head ?? '',
           publish?.tail ?? '',
         ],

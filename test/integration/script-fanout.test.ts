@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import calculateSlot from 'cluster-key-slot';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Message } from '../../src/protocol.js';
 import { startRedisServer, type RedisProcess } from '../../tools/cluster/redis.js';
+import { socketRoom } from '../../src/realtime/events.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { ChatClient } from '../helpers/chat-client.js';
 import { eventually } from '../helpers/poll.js';
@@ -120,6 +122,77 @@ describe('fan-out from the append script', () => {
     for (const c of [alice, bob, carol]) {
       await eventually(() => c.contiguous >= last, `${c.username} holds every seq up to ${last}`);
       expect(c.liveDuplicates).toBe(0);
+    }
+  });
+});
+
+/**
+ * On a Redis Cluster (the integration-cluster project), with replica acks off so the fan-out is
+ * used: every room's channel carries the room's hash tag, so the script publishes in the room's
+ * own slot on whichever master holds it; where the adapter's channel is in another slot, the
+ * adapter publishes. Counted with MONITOR on every master.
+ */
+describe.runIf((inject('redisEnv').REDIS_MODE ?? 'standalone') === 'cluster')('on a Redis Cluster', () => {
+  it('publishes from the script in the slot of every room, on every master (else by the adapter)', async () => {
+    const env = { REDIS_ACK_REPLICAS: '0' };
+    const c1 = await startApp({ name: 'fanout-cluster', env });
+    const c2 = await startApp({ name: 'fanout-cluster', prefix: c1.prefix, env });
+    const seed = createClient({ url: inject('redisUrl') });
+    await seed.connect();
+    const masters = String(await seed.sendCommand(['CLUSTER', 'NODES']))
+      .split('\n')
+      .filter((l) => l.includes('master') && !l.includes('fail'))
+      .map((l) => (l.split(' ')[1] ?? '').split('@')[0] ?? '');
+    seed.destroy();
+    const lines: string[] = [];
+    const monitors = await Promise.all(
+      masters.map(async (addr) => {
+        const m = createClient({ url: `redis://${addr}` });
+        await m.connect();
+        await m.monitor((line: string) => void lines.push(line));
+        return m;
+      }),
+    );
+    const x = await ChatClient.create(c1.url);
+    const y = await ChatClient.create(c2.url);
+    try {
+      const rooms = [
+        'Cluster north',
+        'Cluster south',
+        'Cluster east',
+        'Cluster west',
+        'Cluster centre',
+        'Cluster up',
+      ];
+      for (const r of rooms) {
+        expect((await x.emit('create-room', r)).success, r).toBe(true);
+        await x.join(r);
+        await y.join(r);
+        expect(await x.send(`hello ${r}`), r).toBe(true);
+        const seq = x.acked.at(-1)?.seq ?? -1;
+        await eventually(() => y.seen.has(seq), `${r}: the other instance's reader has it`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const published = (text: string, lua: boolean) =>
+        lines.filter(
+          (l) => l.includes(`hello ${text}`) && /"spublish"/i.test(l) && l.includes(' lua]') === lua,
+        ).length;
+      for (const r of rooms) {
+        // The sharded adapter takes a 20-character room for a socket id and publishes it on its main
+        // channel, in another slot ('Cluster north', 'Cluster south'): there the adapter publishes, after the append.
+        const fromScript = socketRoom(r).length !== 20;
+        expect(published(r, true), r).toBe(fromScript ? 1 : 0);
+        expect(published(r, false), r).toBe(fromScript ? 0 : 1);
+      }
+      expect(rooms.filter((r) => socketRoom(r).length === 20)).toEqual(['Cluster north', 'Cluster south']);
+      // The rooms really are spread: their slots sit on at least two masters.
+      const slots = new Set(rooms.map((r) => calculateSlot(r)));
+      expect(slots.size).toBe(rooms.length);
+    } finally {
+      x.close();
+      y.close();
+      for (const m of monitors) m.destroy();
+      await Promise.all([c1.close(), c2.close()]);
     }
   });
 });
