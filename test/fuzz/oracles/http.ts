@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { Target } from '../arbitraries/http.js';
 import { credentialsSchema, isErrorCode, SERVER_FAULT_CODES, statusOfCode } from '../limits.js';
 import { isRecord } from './ack.js';
@@ -38,7 +39,30 @@ export function parseJson(text: string): unknown {
 }
 
 /** Whether a sign-in body passes the protocol's own credentials schema. */
-function validCredentials(body: Buffer | undefined): boolean {
+/**
+ * The body as the server's JSON parser reads it: express.json (body-parser 2) inflates a
+ * `Content-Encoding` of gzip, deflate or br and refuses any other (415); undefined when it cannot.
+ */
+function decodedBody(req: SentRequest): Buffer | undefined {
+  const body = req.body;
+  if (body === undefined) return undefined;
+  const encoding = Object.entries(req.headers)
+    .find(([k]) => k.toLowerCase() === 'content-encoding')?.[1]
+    ?.trim()
+    .toLowerCase();
+  try {
+    if (encoding === undefined || encoding === '' || encoding === 'identity') return body;
+    if (encoding === 'gzip') return gunzipSync(body);
+    if (encoding === 'deflate') return inflateSync(body);
+    if (encoding === 'br') return brotliDecompressSync(body);
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+function validCredentials(req: SentRequest): boolean {
+  const body = decodedBody(req);
   const o = body === undefined ? undefined : parseJson(body.toString('utf8'));
   return credentialsSchema.safeParse(o).success;
 }
@@ -91,7 +115,7 @@ export function checkHttp(req: SentRequest, res: Answer, metricsToken: string): 
   }
   if (lower.startsWith('/api/status') && !authed) problems.push('/api/status served without the token');
   const route = `${req.method} ${lower.split('?')[0] ?? ''}`;
-  if ((route === 'POST /auth/register' || route === 'POST /auth/login') && !validCredentials(req.body))
+  if ((route === 'POST /auth/register' || route === 'POST /auth/login') && !validCredentials(req))
     problems.push('signed in with invalid credentials');
   if ((route === 'GET /auth/me' || lower.startsWith('/api/rooms')) && req.headers.cookie === undefined)
     problems.push('served without a session cookie');
